@@ -1,0 +1,101 @@
+/* cli.c — shared helpers of the command line. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include <stdarg.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <limits.h>
+
+int cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "facenet %s: error: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int cli_status_error(const char *cmd, fn_status s) {
+    const char *d = fn_last_error();
+    fprintf(stderr, "facenet %s: error: %s%s%s\n", cmd, fn_status_str(s), d[0] ? ": " : "", d);
+    return 1;
+}
+
+static int opt_match(int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return 0;
+    if (a[n] == '=') { *val = a + n + 1; return 1; }
+    if (a[n] != 0) return 0;
+    if (*i + 1 >= argc) { fprintf(stderr, "facenet: option %s needs a value\n", name); *err = 1; return 1; }
+    *val = argv[++*i];
+    return 1;
+}
+
+int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **val, int *err) {
+    return opt_match(argc, argv, i, name, val, err);
+}
+
+int cli_opt_int(int argc, char **argv, int *i, const char *name, int *val, int *err) {
+    const char *v;
+    if (!opt_match(argc, argv, i, name, &v, err)) return 0;
+    if (*err) return 1;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || end == v || x < INT_MIN || x > INT_MAX) { fprintf(stderr, "facenet: option %s: '%s' is not an integer\n", name, v); *err = 1; return 1; }
+    *val = (int)x;
+    return 1;
+}
+
+int cli_opt_float(int argc, char **argv, int *i, const char *name, float *val, int *err) {
+    const char *v;
+    if (!opt_match(argc, argv, i, name, &v, err)) return 0;
+    if (*err) return 1;
+    char *end;
+    double x = strtod(v, &end);
+    if (*end || end == v) { fprintf(stderr, "facenet: option %s: '%s' is not a number\n", name, v); *err = 1; return 1; }
+    *val = (float)x;
+    return 1;
+}
+
+int cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
+
+static int exists(const char *p) { struct stat st; return stat(p, &st) == 0; }
+
+static char *find_in_models(const char *const *names) {
+    char dirs[3][PATH_MAX];
+    int nd = 0;
+    const char *env = getenv("FACENET_MODELS");
+    if (env && *env) snprintf(dirs[nd++], PATH_MAX, "%s", env);
+    snprintf(dirs[nd++], PATH_MAX, "models");
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) { *slash = 0; snprintf(dirs[nd++], PATH_MAX, "%.3800s/../models", exe); }
+    }
+    for (int d = 0; d < nd; d++)
+        for (int k = 0; names[k]; k++) {
+            char p[PATH_MAX + 256];
+            snprintf(p, sizeof p, "%.4000s/%.200s", dirs[d], names[k]);
+            if (exists(p)) return strdup(p);
+        }
+    return NULL;
+}
+
+char *cli_default_model(void) {
+    /* facenet's VGGFace2 weights when installed, else the dlib-style ResNet from npm */
+    static const char *const names[] = { "20180402-114759-vggface2.safetensors", "dlib_resnet.safetensors", NULL };
+    return find_in_models(names);
+}
+
+char *cli_default_mtcnn(void) {
+    static const char *const names[] = { "mtcnn.safetensors", "mtcnn", NULL };
+    return find_in_models(names);
+}
+
+const char *cli_models_hint(void) {
+    return "no model found in $FACENET_MODELS, ./models or next to the binary; run scripts/get-models.sh (or pass --model)";
+}

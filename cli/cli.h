@@ -1,0 +1,46 @@
+/* cli.h — shared pieces of the facenet command line: error printing, option parsing
+ * helpers, and where default models are found. Only the CLI prints and picks exit codes. */
+#ifndef FN_CLI_H
+#define FN_CLI_H
+#include "facenet.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Prints "facenet CMD: error: <fmt>" on stderr; returns 1 (use as `return cli_error(...)`). */
+int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "facenet CMD: <status text>: <fn_last_error()>"; returns 1. */
+int cli_status_error(const char *cmd, fn_status s);
+
+/* Option helpers. argv[*i] is the current argument. Accepts "--name value" and "--name=value".
+ * Return 1 when matched (advancing *i past a separate value), 0 when not; a missing value
+ * sets *err. */
+int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **val, int *err);
+int cli_opt_int(int argc, char **argv, int *i, const char *name, int *val, int *err);
+int cli_opt_float(int argc, char **argv, int *i, const char *name, float *val, int *err);
+int cli_flag(char **argv, int i, const char *name);
+
+/* Default model locations: $FACENET_MODELS, else ./models, else <exe dir>/../models.
+ * Returns a malloc'd path of the first that exists, or NULL (and the message says how to get one). */
+char *cli_default_model(void);   /* the default embedding model (.safetensors) */
+char *cli_default_mtcnn(void);   /* the MTCNN weights folder or file */
+const char *cli_models_hint(void);
+
+/* Subcommands: int cmd_NAME(int argc, char **argv) where argv[0] is the subcommand name. */
+#define FN_CLI_COMMANDS(X) \
+    X(embed, "embed aligned face crops (-o out.npy, --json)") \
+    X(convert, "convert published weights (.pt, .pb, .npy, TF.js) to safetensors") \
+    X(inspect, "list the tensors of a weight file") \
+    X(detect, "detect faces and 5 landmarks (MTCNN)") \
+    X(align, "align a dataset folder (align_dataset_mtcnn)") \
+    X(compare, "distance matrix of the faces in images") \
+    X(export_embeddings, "embed a dataset folder to embeddings.npy/labels.npy") \
+    X(cluster, "cluster the faces in a folder of photos") \
+    X(classify, "train / predict an SVM classifier on embeddings") \
+    X(validate, "LFW validation (10-fold accuracy, VAL@FAR, AUC, EER)") \
+    X(train, "train with triplet loss or softmax/center loss")
+
+#define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
+FN_CLI_COMMANDS(X)
+#undef X
+#endif

@@ -1,0 +1,70 @@
+/* ops.h — the forward (and, for training, backward) ops of the networks.
+ *
+ * Layout: activations are NHWC float32. A tensor "view" may be a channel slice of a wider
+ * tensor: `ld` is the number of floats between consecutive pixels (>= C). That is how
+ * concatenation costs nothing: each branch writes its channels at an offset of the
+ * concat output with ld = total channels.
+ * Conv weights are HWIO: [kh][kw][Cin][Cout] (GEMM-ready: K = kh*kw*Cin rows, Cout columns).
+ * Backward functions ADD into their gradient outputs (llm.c style). */
+#ifndef FN_OPS_H
+#define FN_OPS_H
+#include "core.h"
+
+typedef enum { FN_ACT_NONE = 0, FN_ACT_RELU = 1 } fn_act;
+typedef enum { FN_PAD_VALID = 0, FN_PAD_SAME = 1 } fn_padding;
+
+/* Output size and leading pad for TF padding: SAME puts the odd extra pixel at the
+ * bottom/right (pad_before = total/2). */
+void fn_conv_out_size(int in, int k, int stride, fn_padding pad, int *out, int *pad_before);
+
+typedef struct {
+    int N, H, W, Cin;   /* input */
+    int kh, kw, sh, sw; /* kernel, stride */
+    int pad_top, pad_left;
+    int OH, OW, Cout;   /* output */
+} fn_conv_shape;
+
+/* Fills OH, OW, pad_top, pad_left from the padding mode. */
+void fn_conv_shape_init(fn_conv_shape *s, int N, int H, int W, int Cin, int Cout,
+                        int kh, int kw, int sh, int sw, fn_padding pad);
+/* Floats of workspace the forward needs (im2col buffer; 0 for 1x1/stride-1 convs). */
+size_t fn_conv2d_workspace(const fn_conv_shape *s);
+
+/* out (N,OH,OW,[ld_out]) = act(conv(in (N,H,W,[ld_in]), w (kh,kw,Cin,Cout)) + bias (Cout) [+ out if accumulate])
+ * bias may be NULL. */
+void fn_conv2d_forward(float *out, int ld_out, const float *in, int ld_in, const float *w,
+                       const float *bias, const fn_conv_shape *s, fn_act act, float *workspace);
+
+/* Pools over (N,H,W,C) with ld. Out-of-image taps are ignored (TF semantics: SAME average
+ * pooling divides by the number of in-image taps). */
+void fn_maxpool_forward(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W,
+                        int C, int k, int stride, int pad_top, int pad_left, int OH, int OW);
+void fn_avgpool_forward(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W,
+                        int C, int k, int stride, int pad_top, int pad_left, int OH, int OW);
+/* (N,H,W,C) -> (N,C) mean over H*W */
+void fn_global_avgpool_forward(float *out, const float *in, int N, int HW, int C);
+
+/* x (rows, C, ld) = act(x + scale * up (rows, C, ld_up)) in place; residual of the blocks. */
+void fn_residual_forward(float *x, int ld_x, const float *up, int ld_up, long rows, int C,
+                         float scale, fn_act act);
+/* In-place ReLU / PReLU (per-channel alpha) over (rows, C, ld). */
+void fn_relu_forward(float *x, long rows, int C, int ld);
+void fn_prelu_forward(float *x, long rows, int C, int ld, const float *alpha);
+
+/* out (N, Cout) = in (N, Cin) @ w (Cin, Cout) + bias (Cout, may be NULL) */
+void fn_dense_forward(float *out, const float *in, const float *w, const float *bias, int N,
+                      int Cin, int Cout);
+
+/* Per-row L2 normalisation, x / sqrt(max(sum x^2, eps)) (TF's l2_normalize, eps 1e-10). */
+void fn_l2norm_forward(float *out, const float *in, int N, int D, float eps);
+
+/* Fold inference batch norm into a conv's HWIO weights and bias:
+ * w *= gamma/sqrt(var+eps) per output channel; bias = beta - mean*gamma/sqrt(var+eps).
+ * gamma may be NULL (TF slim fixes the scale at 1). bias_out gets Cout values. */
+void fn_fold_batchnorm(float *w, float *bias_out, long k_rows, int Cout, const float *gamma,
+                       const float *beta, const float *mean, const float *var, float eps);
+
+/* Channel-wise softmax over (rows, C). */
+void fn_softmax_forward(float *out, const float *in, long rows, int C);
+
+#endif
