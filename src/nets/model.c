@@ -1,0 +1,75 @@
+/* model.c — fn_model: open a .safetensors, recognise the architecture by its tensor
+ * names, and dispatch embed/crop to it. */
+#include "model.h"
+#include "facenet.h"
+
+/* Each backbone's file defines its constructor; weak so a partial build still links. */
+fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m) __attribute__((weak));
+fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m) __attribute__((weak));
+
+void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < ts->n; i++) {
+        for (const char *c = ts->t[i].name; *c; c++) { h ^= (uint8_t)*c; h *= 1099511628211ull; }
+        const uint8_t *p = ts->t[i].data;
+        for (size_t k = 0; k < ts->t[i].nbytes; k++) { h ^= p[k]; h *= 1099511628211ull; }
+    }
+    snprintf(out, 65, "%016llx", (unsigned long long)h);
+}
+
+fn_status fn_model_open(const char *path, fn_model **out) {
+    *out = NULL;
+    fn_tensor_set ts;
+    FN_TRY(fn_safetensors_load(path, &ts));
+    fn_model *m = calloc(1, sizeof *m);
+    if (!m) { fn_tensor_set_free(&ts); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
+    fn_status s;
+    if (fn_tensor_set_find(&ts, "conv2d_1a.conv.weight")) {
+        s = fn_irv1_model_create ? fn_irv1_model_create(&ts, m)
+                                 : fn_fail(FN_ERR_UNSUPPORTED, "Inception-ResNet-v1 is not built in");
+    } else if (fn_tensor_set_find(&ts, "conv32_down.conv.filters") || fn_tensor_set_find(&ts, "fc")) {
+        s = fn_dlib_resnet_model_create ? fn_dlib_resnet_model_create(&ts, m)
+                                        : fn_fail(FN_ERR_UNSUPPORTED, "dlib ResNet is not built in");
+    } else {
+        s = fn_fail(FN_ERR_FORMAT, "%s: not a known embedding model (no Inception-ResNet-v1 or dlib ResNet tensors)", path);
+    }
+    if (s == FN_OK) fn_tensor_set_digest(&ts, m->id);
+    fn_tensor_set_free(&ts);
+    if (s) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fn_last_error());
+        free(m);
+        if (!strstr(msg, path)) return fn_fail(s, "%s: %s", path, msg);
+        return fn_fail(s, "%s", msg);
+    }
+    *out = m;
+    return FN_OK;
+}
+
+void fn_model_close(fn_model *m) {
+    if (!m) return;
+    if (m->destroy) m->destroy(m);
+    free(m);
+}
+
+int fn_model_dim(const fn_model *m) { return m->dim; }
+int fn_model_input_size(const fn_model *m) { return m->input_size; }
+const char *fn_model_arch(const fn_model *m) { return m->arch; }
+const char *fn_model_id(const fn_model *m) { return m->id; }
+void fn_model_set_standardize(fn_model *m, fn_standardize s) { m->standardize = s; }
+
+fn_status fn_model_embed(fn_model *m, const fn_image *crops, int n, float *out) {
+    if (n < 0 || (n > 0 && (!crops || !out))) return fn_fail(FN_ERR_ARG, "embed: bad arguments");
+    for (int i = 0; i < n; i++)
+        if (crops[i].w != m->input_size || crops[i].h != m->input_size || !crops[i].rgb)
+            return fn_fail(FN_ERR_SHAPE, "embed: crop %d is %dx%d, the model needs %dx%d", i,
+                           crops[i].w, crops[i].h, m->input_size, m->input_size);
+    if (n == 0) return FN_OK;
+    return m->embed(m, crops, n, out);
+}
+
+fn_status fn_model_crop(const fn_model *m, const fn_image *img, const fn_face *face, fn_image *out) {
+    if (m->crop == FN_CROP_CHIP5)
+        return fn_align_chip(img, face->landmarks, m->input_size, m->chip_padding, out);
+    return fn_crop_margin(img, face->box, m->crop_margin, m->input_size, out);
+}

@@ -1,0 +1,30 @@
+/* model.h — the internal side of fn_model: one embedding network behind a small vtable,
+ * so every command works with any backbone (Inception-ResNet-v1, dlib-style ResNet). */
+#ifndef FN_MODEL_H
+#define FN_MODEL_H
+#include "core.h"
+#include "tensors.h"
+
+typedef enum { FN_CROP_MARGIN = 0, FN_CROP_CHIP5 = 1 } fn_crop_kind;
+
+struct fn_model {
+    const char *arch;      /* "inception_resnet_v1", "dlib_resnet" */
+    int dim, input_size;
+    fn_crop_kind crop;     /* margin crop (facenet) or 5-point chip (dlib) */
+    int crop_margin;       /* for FN_CROP_MARGIN: 44 at 160 px */
+    float chip_padding;    /* for FN_CROP_CHIP5: 0.25 */
+    fn_standardize standardize;
+    char id[65];           /* hex digest of the weights */
+    void *impl;
+    /* out: n x dim, L2-normalised. crops: n images of input_size^2 */
+    fn_status (*embed)(struct fn_model *m, const fn_image *crops, int n, float *out);
+    void (*destroy)(struct fn_model *m);
+};
+
+/* Architecture constructors: read weights from a tensor set (the set may be freed after). */
+fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m);
+fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m);
+
+/* 64-bit FNV-1a over every tensor's name and bytes, as 16 hex chars (the model id). */
+void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]);
+#endif
