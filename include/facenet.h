@@ -128,8 +128,28 @@ fn_status fn_model_embed(fn_model *m, const fn_image *crops, int n, float *out);
 fn_status fn_model_crop(const fn_model *m, const fn_image *img, const fn_face *face,
                         fn_image *out);
 
+/* ---------------------------------------------------------------- face pipeline (src/pipeline) */
+typedef enum {
+    FN_FACES_ALL = 0,              /* every detected face */
+    FN_FACES_LARGEST = 1,          /* the largest box (compare.py, predict.py) */
+    FN_FACES_LARGEST_CENTERED = 2, /* largest, penalised by distance from the centre (align) */
+} fn_face_select;
+
+/* Detect → crop as the model expects → embed. *faces (n) and *emb (n × dim, or
+ * n × 2·dim with flip: the embedding of the mirrored crop appended) are malloc'd.
+ * n == 0 with FN_OK when no face is found. */
+fn_status fn_embed_image_faces(fn_detector *det, fn_model *model, const fn_image *img,
+                               const fn_detect_params *params, fn_face_select select, int flip,
+                               fn_face **faces, float **emb, int *n);
+
 /* ---------------------------------------------------------------- distances */
 float fn_distance_sq(const float *a, const float *b, int dim);
+
+/* ---------------------------------------------------------------- evaluation (src/eval) */
+
+/* ---------------------------------------------------------------- clustering / classification (src/cluster, src/classify) */
+
+/* ---------------------------------------------------------------- training (src/train) */
 
 #ifdef __cplusplus
 }
