@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# demo.sh — the main job on real photos, from a fresh Debian machine:
+# installs what is missing, builds, fetches the default models, then
+#   1. detects faces (with landmarks) in a group photo and draws them,
+#   2. compares faces across photos (distance matrix: same person = small),
+#   3. enrols people from a folder of photos and names the faces in new photos,
+#      marking strangers as unknown, and draws the result.
+# Outputs go to out/ (PNG files you can open).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED="${FN_SHARED:-$(cd .. && pwd)/shared}"
+FACES="$SHARED/data/faces"
+bash scripts/deps.sh
+bash scripts/build.sh release >/dev/null
+bash scripts/get-models.sh --from "$SHARED/models" >/dev/null
+mkdir -p out
+F=build/facenet
+
+echo "== 1. detect: faces and landmarks in a group photo -> out/detections.png"
+$F detect --draw out/detections.png "$FACES/facenet-pytorch/multiface.jpg"
+
+echo
+echo "== 2. compare: Euclidean distances between the faces of six photos"
+$F compare "$FACES/facenet/Anthony_Hopkins_0001.jpg" "$FACES/facenet/Anthony_Hopkins_0002.jpg" \
+  "$FACES"/facenet-pytorch/{angelina_jolie,kate_siegel,paul_rudd,shea_whigham}.jpg
+
+echo
+echo "== 3. classify: enrol 5 people from knn_examples/train, name the faces in test/"
+$F classify train "$FACES/face_recognition/examples/knn_examples/train" out/people.classifier
+for img in "$FACES"/face_recognition/examples/knn_examples/test/*.jpg; do
+  name=$(basename "$img" .jpg)
+  $F classify predict out/people.classifier --draw "out/predict_$name.png" "$img"
+done
+echo
+echo "Pictures written: out/detections.png and out/predict_*.png"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# deps.sh — install the Debian packages facenet-c needs to build, test and fetch its
+# default models. Safe to run repeatedly: it installs only what is missing.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config clang libclang-rt-dev
+      libopenblas-dev libjpeg-dev libpng-dev libgif-dev libsvm-dev
+      python3 python3-numpy nodejs npm)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm may come from elsewhere (e.g. a Node install that bundles it): accept a working one.
+if command -v npm >/dev/null 2>&1; then
+  tmp=(); for p in "${missing[@]}"; do [[ "$p" == npm || "$p" == nodejs ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+echo "deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
