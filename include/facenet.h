@@ -72,8 +72,32 @@ fn_status fn_image_save_png(const char *path, const fn_image *img);  /* atomic *
 fn_status fn_image_save_jpeg(const char *path, const fn_image *img, int quality); /* atomic */
 fn_status fn_image_alloc(int w, int h, fn_image *out);
 void fn_image_free(fn_image *img);
-/* Bilinear resize (facenet's crop uses bilinear). */
+/* Bilinear resize exactly as PIL's Image.resize(..., BILINEAR) (PIL >= 7): a triangle
+ * filter whose support grows with the shrink factor (antialiased), pixel centres at +0.5,
+ * horizontal then vertical pass, each rounded to uint8. facenet-pytorch crops this way. */
 fn_status fn_image_resize(const fn_image *src, int w, int h, fn_image *out);
+/* Mirror copy (left <-> right). */
+fn_status fn_image_flip_lr(const fn_image *src, fn_image *out);
+/* Copy of the rectangle [x, x+w) x [y, y+h) clipped to the image; FN_ERR_ARG if empty. */
+fn_status fn_image_crop(const fn_image *src, int x, int y, int w, int h, fn_image *out);
+/* Bilinear sample at pixel coordinates (x, y) (pixel i's centre is at i); neighbours
+ * outside the image count as black (like cv2.warpAffine's constant border 0). */
+void fn_image_sample_bilinear(const fn_image *img, float x, float y, uint8_t rgb[3]);
+
+/* Drawing (src/image/draw.c, font.c): colours are 0xRRGGBB; everything clips to the image.
+ * Coordinates are pixel indices (floats are rounded to the nearest pixel). */
+void fn_draw_rect(fn_image *img, float x1, float y1, float x2, float y2, uint32_t rgb,
+                  int thickness); /* outline; the border grows inwards from the box edge */
+void fn_draw_fill_rect(fn_image *img, float x1, float y1, float x2, float y2, uint32_t rgb);
+void fn_draw_line(fn_image *img, float x0, float y0, float x1, float y1, uint32_t rgb,
+                  int thickness);
+void fn_draw_circle(fn_image *img, float cx, float cy, float r, uint32_t rgb, int filled);
+/* Text in an embedded 5x7 bitmap font (printable ASCII 32..126, others drawn as '?'),
+ * each glyph cell 6x8 pixels times scale; (x, y) is the top-left corner; '\n' starts a
+ * new line. */
+void fn_draw_text(fn_image *img, int x, int y, const char *text, uint32_t rgb, int scale);
+int fn_text_width(const char *text, int scale);  /* pixels of the widest line */
+int fn_text_height(const char *text, int scale); /* pixels of all lines */
 
 /* ---------------------------------------------------------------- detection (src/detect) */
 typedef struct {

@@ -1,0 +1,9 @@
+/* bmp.c — placeholder until the BMP decoder lands. */
+#include "image_internal.h"
+
+fn_status fn_image_decode_bmp(const uint8_t *data, size_t size, fn_image *out) {
+    (void)data; (void)size;
+    out->w = out->h = 0;
+    out->rgb = NULL;
+    return fn_fail(FN_ERR_UNSUPPORTED, "BMP decoding is not implemented yet");
+}
