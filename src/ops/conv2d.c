@@ -50,7 +50,7 @@ size_t fn_conv2d_workspace(const fn_conv_shape *s) {
 static void im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img) {
     const int K = s->kh * s->kw * s->Cin;
     const long rows = (long)n_img * s->OH * s->OW;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (rows * K > 32768)
     for (long r = 0; r < rows; r++) {
         int n = (int)(r / (s->OH * s->OW)), rem = (int)(r % (s->OH * s->OW));
         int oy = rem / s->OW, ox = rem % s->OW;
@@ -67,33 +67,41 @@ static void im2col(float *col, const float *in, int ld, const fn_conv_shape *s, 
     }
 }
 
-static void bias_act(float *out, int ld, long rows, int C, const float *bias, fn_act act) {
+/* out = act(out + alpha * bias) over (rows, C, ld) */
+static void bias_act(float *out, int ld, long rows, int C, const float *bias, float alpha, fn_act act) {
     if (!bias && act == FN_ACT_NONE) return;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static) if (rows * C > 32768)
     for (long r = 0; r < rows; r++) {
         float *o = out + r * ld;
-        if (bias) for (int c = 0; c < C; c++) o[c] += bias[c];
+        if (bias) for (int c = 0; c < C; c++) o[c] += alpha * bias[c];
         if (act == FN_ACT_RELU) for (int c = 0; c < C; c++) o[c] = o[c] > 0 ? o[c] : 0;
     }
 }
 
-void fn_conv2d_forward(float *out, int ld_out, const float *in, int ld_in, const float *w,
-                       const float *bias, const fn_conv_shape *s, fn_act act, float *workspace) {
+void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, const float *w,
+                          const float *bias, const fn_conv_shape *s, float alpha, float beta,
+                          fn_act act, float *workspace) {
     const int K = s->kh * s->kw * s->Cin;
     const long pix = (long)s->OH * s->OW;
+    if (s->N <= 0 || pix <= 0 || s->Cout <= 0) return;
     if (is_pointwise(s)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(s->N * pix), s->Cout, K,
-                    1.0f, in, ld_in, w, s->Cout, 0.0f, out, ld_out);
+                    alpha, in, ld_in, w, s->Cout, beta, out, ld_out);
     } else {
         int g = im2col_group(s);
         for (int n0 = 0; n0 < s->N; n0 += g) {
             int nb = s->N - n0 < g ? s->N - n0 : g;
             im2col(workspace, in + (long)n0 * s->H * s->W * ld_in, ld_in, s, nb);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nb * pix), s->Cout, K,
-                        1.0f, workspace, K, w, s->Cout, 0.0f, out + n0 * pix * ld_out, ld_out);
+                        alpha, workspace, K, w, s->Cout, beta, out + n0 * pix * ld_out, ld_out);
         }
     }
-    bias_act(out, ld_out, s->N * pix, s->Cout, bias, act);
+    bias_act(out, ld_out, s->N * pix, s->Cout, bias, alpha, act);
+}
+
+void fn_conv2d_forward(float *out, int ld_out, const float *in, int ld_in, const float *w,
+                       const float *bias, const fn_conv_shape *s, fn_act act, float *workspace) {
+    fn_conv2d_forward_ex(out, ld_out, in, ld_in, w, bias, s, 1.0f, 0.0f, act, workspace);
 }
 
 void fn_fold_batchnorm(float *w, float *bias_out, long k_rows, int Cout, const float *gamma,

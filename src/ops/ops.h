@@ -35,6 +35,12 @@ size_t fn_conv2d_workspace(const fn_conv_shape *s);
 void fn_conv2d_forward(float *out, int ld_out, const float *in, int ld_in, const float *w,
                        const float *bias, const fn_conv_shape *s, fn_act act, float *workspace);
 
+/* out = act(beta * out + alpha * (conv(in, w) + bias)): the residual "up" conv of a block
+ * adds scale * up into the trunk in one GEMM (alpha = scale, beta = 1). */
+void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, const float *w,
+                          const float *bias, const fn_conv_shape *s, float alpha, float beta,
+                          fn_act act, float *workspace);
+
 /* Pools over (N,H,W,C) with ld. Out-of-image taps are ignored (TF semantics: SAME average
  * pooling divides by the number of in-image taps). */
 void fn_maxpool_forward(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W,
