@@ -27,7 +27,7 @@ fn_status fn_model_open(const char *path, fn_model **out) {
     if (fn_tensor_set_find(&ts, "conv2d_1a.conv.weight")) {
         s = fn_irv1_model_create ? fn_irv1_model_create(&ts, m)
                                  : fn_fail(FN_ERR_UNSUPPORTED, "Inception-ResNet-v1 is not built in");
-    } else if (fn_tensor_set_find(&ts, "conv32_down.conv.filters") || fn_tensor_set_find(&ts, "fc")) {
+    } else if (fn_tensor_set_find(&ts, "conv32_down/conv/filters") && fn_tensor_set_find(&ts, "fc")) {
         s = fn_dlib_resnet_model_create ? fn_dlib_resnet_model_create(&ts, m)
                                         : fn_fail(FN_ERR_UNSUPPORTED, "dlib ResNet is not built in");
     } else {

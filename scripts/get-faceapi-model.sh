@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# get-faceapi-model.sh — fetch the dlib-style face-descriptor ResNet (128-d, 99.38% LFW
+# reported for dlib's original) from the npm package @vladmandic/face-api and convert it to
+# models/dlib_resnet.safetensors (the default embedding model when facenet's VGGFace2
+# weights are absent).
+#
+#   scripts/get-faceapi-model.sh [--force]
+#
+# Environment: FACENET (the facenet binary, default build/facenet), BUILD (its build
+# folder, default the binary's folder; used only for the fallback converter), NPM (npm).
+# Idempotent: skips when models/dlib_resnet.safetensors exists and matches the stamp written
+# by a previous successful run from the same (sha256-checked) sources.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+
+PKG="@vladmandic/face-api@1.7.15"
+# sha256 of the files inside the package tarball (model/)
+SHA_MANIFEST="cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b" # face_recognition_model-weights_manifest.json
+SHA_BIN="b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589"      # face_recognition_model.bin
+OUT="models/dlib_resnet.safetensors"
+STAMP="models/dlib_resnet.safetensors.source"
+
+FACENET="${FACENET:-build/facenet}"
+NPM="${NPM:-npm}"
+force=0
+for a in "$@"; do
+  case "$a" in
+    --force) force=1 ;;
+    -h|--help) sed -n 2,13p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "get-faceapi-model.sh: unknown argument '$a' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+if [ "$force" = 0 ] && [ -f "$OUT" ] && [ -f "$STAMP" ]; then
+  if [ "$(sed -n 1p "$STAMP")" = "$PKG $SHA_MANIFEST $SHA_BIN" ] && [ "$(sed -n 2p "$STAMP")" = "$(sha "$OUT")" ]; then
+    echo "$OUT: up to date ($PKG)"
+    exit 0
+  fi
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+echo "fetching $PKG from npm ..." >&2
+( cd "$tmp" && "$NPM" pack --silent "$PKG" >/dev/null )
+tarball="$(ls "$tmp"/*.tgz 2>/dev/null | head -1)"
+[ -n "$tarball" ] || { echo "get-faceapi-model.sh: npm pack $PKG produced no tarball" >&2; exit 1; }
+tar -xzf "$tarball" -C "$tmp" package/model/face_recognition_model-weights_manifest.json \
+    package/model/face_recognition_model.bin
+M="$tmp/package/model/face_recognition_model-weights_manifest.json"
+B="$tmp/package/model/face_recognition_model.bin"
+for pair in "$M:$SHA_MANIFEST" "$B:$SHA_BIN"; do
+  f="${pair%%:*}"; want="${pair##*:}"; got="$(sha "$f")"
+  if [ "$got" != "$want" ]; then
+    echo "get-faceapi-model.sh: sha256 mismatch for $(basename "$f"): got $got, expected $want" >&2
+    exit 1
+  fi
+done
+
+mkdir -p models
+[ -x "$FACENET" ] || { echo "get-faceapi-model.sh: $FACENET not found: build first (scripts/build.sh) or set FACENET" >&2; exit 1; }
+if "$FACENET" convert --help >/dev/null 2>&1; then
+  "$FACENET" convert "$M" "$OUT" --arch dlib_resnet >&2
+else
+  # No `convert` subcommand in this build: a tiny converter linked against libfacenet.a.
+  BUILD="${BUILD:-$(dirname "$FACENET")}"
+  [ -f "$BUILD/libfacenet.a" ] || { echo "get-faceapi-model.sh: $BUILD/libfacenet.a not found (set BUILD)" >&2; exit 1; }
+  # shellcheck disable=SC2046
+  ${CC:-cc} -O2 -Iinclude -Isrc -Isrc/core -Isrc/io tools/faceapi_reference/tfjs_to_safetensors.c \
+    "$BUILD/libfacenet.a" -fopenmp $(pkg-config --libs openblas) -ljpeg -lpng -lgif -lsvm -lm \
+    -o "$tmp/tfjs_to_safetensors"
+  "$tmp/tfjs_to_safetensors" "$M" "$OUT" >&2
+fi
+printf '%s\n%s\n' "$PKG $SHA_MANIFEST $SHA_BIN" "$(sha "$OUT")" > "$STAMP.tmp" && mv "$STAMP.tmp" "$STAMP"
+echo "$OUT: converted from $PKG"

@@ -1,0 +1,221 @@
+/* dlib_resnet.c — the dlib-style ResNet (dlib_face_recognition_resnet_model_v1, as ported
+ * by face-api.js): 150×150 RGB → 128-d descriptor.
+ *
+ *   input  (x - mean RGB (122.782, 117.001, 104.298)) / 255
+ *   stem   conv 7×7/2 VALID 3→32, scale, ReLU          150 → 72
+ *          max-pool 3×3/2 VALID                         72 → 35
+ *   32     residual ×3                                  35
+ *   64     residual_down, residual ×3                   35 → 17
+ *   128    residual_down, residual ×2                   17 → 8
+ *   256    residual_down, residual ×2                    8 → 3 (padded to 4)
+ *          residual_down (256 → 256)                     4 → 1 (padded to 2)
+ *   head   global average pool, 256×128 matrix product (no bias)
+ *
+ * Every "conv" is conv + bias, then a per-channel scale layer (x * w + b); both are folded
+ * into the conv at load time. residual: relu(conv2(relu(conv1(x))) + x), 3×3 SAME.
+ * residual_down: conv1 is 3×3/2 VALID; the shortcut is a 2×2/2 VALID average pool,
+ * zero-padded in channels when they double, and the conv branch is zero-padded at the
+ * bottom/right when the pool's output is one pixel larger (face-api's isAdjustShape). */
+#include "dlib_resnet.h"
+#include "ops/ops.h"
+
+typedef struct {
+    float *w, *b; /* HWIO weights and bias with the scale layer folded in */
+    int k, cin, cout;
+} conv_layer;
+
+typedef struct {
+    conv_layer conv1, conv2;
+    int down;
+} res_block;
+
+#define N_BLOCKS 14
+static const struct { const char *name; int cin, cout, down; } block_table[N_BLOCKS] = {
+    { "conv32_1", 32, 32, 0 },    { "conv32_2", 32, 32, 0 },     { "conv32_3", 32, 32, 0 },
+    { "conv64_down", 32, 64, 1 }, { "conv64_1", 64, 64, 0 },     { "conv64_2", 64, 64, 0 },
+    { "conv64_3", 64, 64, 0 },    { "conv128_down", 64, 128, 1 }, { "conv128_1", 128, 128, 0 },
+    { "conv128_2", 128, 128, 0 }, { "conv256_down", 128, 256, 1 }, { "conv256_1", 256, 256, 0 },
+    { "conv256_2", 256, 256, 0 }, { "conv256_down_out", 256, 256, 1 },
+};
+
+typedef struct {
+    conv_layer stem;
+    res_block blocks[N_BLOCKS];
+    float *fc; /* (256, 128) */
+} dlib_net;
+
+/* Images per forward chunk: bounds activation memory (≈ 6 MB per image). */
+#define CHUNK 8
+
+static const float mean_rgb[3] = { 122.782f, 117.001f, 104.298f };
+
+static fn_status load_conv(const fn_tensor_set *ts, const char *prefix, int k, int cin, int cout,
+                           conv_layer *L) {
+    char name[128];
+    const float *w, *b, *sw, *sb;
+    int64_t wshape[4] = { k, k, cin, cout }, vshape[1] = { cout };
+    snprintf(name, sizeof name, "%s/conv/filters", prefix);
+    FN_TRY(fn_tensor_set_get_f32(ts, name, 4, wshape, &w));
+    snprintf(name, sizeof name, "%s/conv/bias", prefix);
+    FN_TRY(fn_tensor_set_get_f32(ts, name, 1, vshape, &b));
+    snprintf(name, sizeof name, "%s/scale/weights", prefix);
+    FN_TRY(fn_tensor_set_get_f32(ts, name, 1, vshape, &sw));
+    snprintf(name, sizeof name, "%s/scale/biases", prefix);
+    FN_TRY(fn_tensor_set_get_f32(ts, name, 1, vshape, &sb));
+    size_t nw = (size_t)k * k * cin * cout;
+    L->w = fn_malloc(nw * sizeof(float));
+    L->b = fn_malloc((size_t)cout * sizeof(float));
+    if (!L->w || !L->b) return FN_ERR_NOMEM;
+    /* (conv + b) * s + t  ==  conv with w*s, bias b*s + t */
+    for (size_t i = 0; i < nw; i++) L->w[i] = w[i] * sw[i % cout];
+    for (int c = 0; c < cout; c++) L->b[c] = b[c] * sw[c] + sb[c];
+    L->k = k; L->cin = cin; L->cout = cout;
+    return FN_OK;
+}
+
+static void free_net(dlib_net *net) {
+    if (!net) return;
+    fn_free(net->stem.w); fn_free(net->stem.b);
+    for (int i = 0; i < N_BLOCKS; i++) {
+        fn_free(net->blocks[i].conv1.w); fn_free(net->blocks[i].conv1.b);
+        fn_free(net->blocks[i].conv2.w); fn_free(net->blocks[i].conv2.b);
+    }
+    fn_free(net->fc);
+    free(net);
+}
+
+static void destroy(struct fn_model *m) {
+    free_net(m->impl);
+    m->impl = NULL;
+}
+
+/* x (n, H, W, L->cin) -> out (n, OH, OW, L->cout) */
+static void conv_forward(float *out, const float *x, int n, int H, int W, const conv_layer *L,
+                         int stride, fn_padding pad, fn_act act, float *ws, int *OH, int *OW) {
+    fn_conv_shape s;
+    fn_conv_shape_init(&s, n, H, W, L->cin, L->cout, L->k, L->k, stride, stride, pad);
+    fn_conv2d_forward(out, L->cout, x, L->cin, L->w, L->b, &s, act, ws);
+    *OH = s.OH; *OW = s.OW;
+}
+
+/* x (n, H, W, cin) -> x (n, OH, OW, cout) in place (x holds the largest activation). */
+static void residual_forward(float *x, float *t1, float *t2, int n, int *H, int *W,
+                             const res_block *B, float *ws) {
+    int h1, w1, h2, w2;
+    if (!B->down) {
+        conv_forward(t1, x, n, *H, *W, &B->conv1, 1, FN_PAD_SAME, FN_ACT_RELU, ws, &h1, &w1);
+        conv_forward(t2, t1, n, h1, w1, &B->conv2, 1, FN_PAD_SAME, FN_ACT_NONE, ws, &h2, &w2);
+        fn_residual_forward(x, B->conv1.cin, t2, B->conv2.cout, (long)n * h2 * w2, B->conv2.cout, 1.0f, FN_ACT_RELU);
+        return;
+    }
+    conv_forward(t1, x, n, *H, *W, &B->conv1, 2, FN_PAD_VALID, FN_ACT_RELU, ws, &h1, &w1);
+    conv_forward(t2, t1, n, h1, w1, &B->conv2, 1, FN_PAD_SAME, FN_ACT_NONE, ws, &h2, &w2);
+    /* shortcut: 2×2/2 VALID average pool into t1, channels zero-padded up to cout */
+    const int cin = B->conv1.cin, cout = B->conv2.cout, ph = *H / 2, pw = *W / 2;
+    fn_avgpool_forward(t1, cout, x, cin, n, *H, *W, cin, 2, 2, 0, 0, ph, pw);
+    if (cout > cin)
+        for (long r = 0; r < (long)n * ph * pw; r++) memset(t1 + r * cout + cin, 0, sizeof(float) * (cout - cin));
+    /* add the conv branch (zero-padded at the bottom/right when it is smaller), ReLU */
+    for (int i = 0; i < n; i++)
+        for (int y = 0; y < ph; y++)
+            for (int xx = 0; xx < pw; xx++) {
+                float *p = t1 + (((long)i * ph + y) * pw + xx) * cout;
+                if (y < h2 && xx < w2) {
+                    const float *q = t2 + (((long)i * h2 + y) * w2 + xx) * cout;
+                    for (int c = 0; c < cout; c++) { float v = p[c] + q[c]; p[c] = v > 0 ? v : 0; }
+                } else {
+                    for (int c = 0; c < cout; c++) p[c] = p[c] > 0 ? p[c] : 0;
+                }
+            }
+    memcpy(x, t1, sizeof(float) * (size_t)n * ph * pw * cout);
+    *H = ph; *W = pw;
+}
+
+/* crops (n ≤ CHUNK) -> out (n, 128) raw descriptors */
+static void forward_chunk(const dlib_net *net, const fn_image *crops, int n, float *out, float *x,
+                          float *t1, float *t2, float *ws) {
+    const int S = FN_DLIB_INPUT;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *p = crops[i].rgb;
+        float *d = t1 + (size_t)i * S * S * 3;
+        for (int k = 0; k < S * S; k++)
+            for (int c = 0; c < 3; c++) d[k * 3 + c] = (p[k * 3 + c] - mean_rgb[c]) / 255.0f;
+    }
+    int H, W;
+    conv_forward(t2, t1, n, S, S, &net->stem, 2, FN_PAD_VALID, FN_ACT_RELU, ws, &H, &W); /* 72 */
+    int PH = (H - 3) / 2 + 1, PW = (W - 3) / 2 + 1;                                       /* 35 */
+    fn_maxpool_forward(x, 32, t2, 32, n, H, W, 32, 3, 2, 0, 0, PH, PW);
+    H = PH; W = PW;
+    for (int b = 0; b < N_BLOCKS; b++) residual_forward(x, t1, t2, n, &H, &W, &net->blocks[b], ws);
+    float pooled[CHUNK * 256];
+    fn_global_avgpool_forward(pooled, x, n, H * W, 256);
+    fn_dense_forward(out, pooled, net->fc, NULL, n, 256, FN_DLIB_DIM);
+}
+
+fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int n, float *out) {
+    const dlib_net *net = m->impl;
+    const int S = FN_DLIB_INPUT;
+    for (int i = 0; i < n; i++)
+        if (crops[i].w != S || crops[i].h != S || !crops[i].rgb)
+            return fn_fail(FN_ERR_SHAPE, "dlib ResNet: crop %d is %dx%d, needs %dx%d", i, crops[i].w, crops[i].h, S, S);
+    const int chunk = n < CHUNK ? n : CHUNK;
+    if (chunk <= 0) return FN_OK;
+    /* largest activations: stem output 72×72×32, input 150×150×3 */
+    const size_t act = (size_t)chunk * 72 * 72 * 32, in = (size_t)chunk * S * S * 3;
+    fn_conv_shape s;
+    fn_conv_shape_init(&s, chunk, S, S, 3, 32, 7, 7, 2, 2, FN_PAD_VALID);
+    size_t wsz = fn_conv2d_workspace(&s);
+    fn_conv_shape_init(&s, chunk, 35, 35, 32, 32, 3, 3, 1, 1, FN_PAD_SAME);
+    if (fn_conv2d_workspace(&s) > wsz) wsz = fn_conv2d_workspace(&s);
+    float *x = fn_malloc(act * sizeof(float)), *t1 = fn_malloc((act > in ? act : in) * sizeof(float)),
+          *t2 = fn_malloc(act * sizeof(float)), *ws = fn_malloc((wsz ? wsz : 1) * sizeof(float));
+    fn_status st = FN_OK;
+    if (!x || !t1 || !t2 || !ws) st = fn_fail(FN_ERR_NOMEM, "dlib ResNet: out of memory");
+    for (int i0 = 0; st == FN_OK && i0 < n; i0 += chunk) {
+        int nb = n - i0 < chunk ? n - i0 : chunk;
+        forward_chunk(net, crops + i0, nb, out + (size_t)i0 * FN_DLIB_DIM, x, t1, t2, ws);
+    }
+    fn_free(x); fn_free(t1); fn_free(t2); fn_free(ws);
+    return st;
+}
+
+static fn_status embed(struct fn_model *m, const fn_image *crops, int n, float *out) {
+    FN_TRY(fn_dlib_resnet_forward(m, crops, n, out));
+    fn_l2norm_forward(out, out, n, FN_DLIB_DIM, 1e-10f);
+    return FN_OK;
+}
+
+fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m) {
+    dlib_net *net = calloc(1, sizeof *net);
+    if (!net) return fn_fail(FN_ERR_NOMEM, "out of memory");
+    fn_status s = load_conv(ts, "conv32_down", 7, 3, 32, &net->stem);
+    for (int b = 0; b < N_BLOCKS && s == FN_OK; b++) {
+        char p[64];
+        snprintf(p, sizeof p, "%s/conv1", block_table[b].name);
+        s = load_conv(ts, p, 3, block_table[b].cin, block_table[b].cout, &net->blocks[b].conv1);
+        if (s) break;
+        snprintf(p, sizeof p, "%s/conv2", block_table[b].name);
+        s = load_conv(ts, p, 3, block_table[b].cout, block_table[b].cout, &net->blocks[b].conv2);
+        net->blocks[b].down = block_table[b].down;
+    }
+    const float *fc;
+    int64_t fshape[2] = { 256, FN_DLIB_DIM };
+    if (s == FN_OK) s = fn_tensor_set_get_f32(ts, "fc", 2, fshape, &fc);
+    if (s == FN_OK) {
+        net->fc = fn_malloc(sizeof(float) * 256 * FN_DLIB_DIM);
+        if (!net->fc) s = FN_ERR_NOMEM;
+        else memcpy(net->fc, fc, sizeof(float) * 256 * FN_DLIB_DIM);
+    }
+    if (s) { free_net(net); return s; }
+    m->arch = "dlib_resnet";
+    m->dim = FN_DLIB_DIM;
+    m->input_size = FN_DLIB_INPUT;
+    m->crop = FN_CROP_CHIP5;
+    m->crop_margin = 0;
+    m->chip_padding = 0.25f;
+    m->standardize = FN_STD_FIXED;
+    m->impl = net;
+    m->embed = embed;
+    m->destroy = destroy;
+    return FN_OK;
+}
