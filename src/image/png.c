@@ -50,7 +50,7 @@ fn_status fn_image_decode_png(const uint8_t *data, size_t size, fn_image *out) {
         goto done;
     }
     png_set_read_fn(d->png, &d->src, read_from_memory);
-    png_set_user_limits(d->png, FN_IMAGE_MAX_DIM, FN_IMAGE_MAX_DIM);
+    png_set_user_limits(d->png, 0x7fffffff, 0x7fffffff); /* our cap decides, as FN_ERR_LIMIT */
     png_read_info(d->png, d->info);
     png_uint_32 w, h;
     int depth, color, interlace;
