@@ -1,0 +1,78 @@
+/* ops_backward.h — backward / training ops (engineer "train").
+ *
+ * Kept in its own header so the forward section of ops.h stays with its owner; it
+ * includes ops.h. All tensors here are contiguous NHWC (ld == C). Every _backward ADDS
+ * into its gradient outputs (llm.c style): clear them once per step. */
+#ifndef FN_OPS_BACKWARD_H
+#define FN_OPS_BACKWARD_H
+#include "ops.h"
+
+/* ---------------------------------------------------------------- convolution */
+/* din (N,H,W,Cin) += conv_transpose(dout (N,OH,OW,Cout), w (kh,kw,Cin,Cout)); din may be NULL.
+ * dw (kh,kw,Cin,Cout) += im2col(in)^T @ dout; dbias (Cout) += sum(dout), may be NULL.
+ * workspace: fn_conv2d_backward_workspace(s) floats. */
+size_t fn_conv2d_backward_workspace(const fn_conv_shape *s);
+void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, const float *in,
+                        const float *w, const fn_conv_shape *s, float *workspace);
+
+/* ---------------------------------------------------------------- batch norm */
+/* Training-mode batch norm over rows (= N*H*W) x C, optionally fused with ReLU:
+ * out = act((in - mean) * rstd * gamma + beta), gamma NULL = fixed 1 (TF slim scale=False).
+ * Saves mean/rstd (C each) for backward. running_mean/var (may be NULL) move towards the
+ * batch statistics: r = decay * r + (1 - decay) * batch, variance unbiased (as PyTorch). */
+void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const float *in, long rows,
+                                int C, const float *gamma, const float *beta, float eps,
+                                float *running_mean, float *running_var, float decay, fn_act act);
+/* Inference: out = act((in - running_mean) / sqrt(running_var + eps) * gamma + beta). */
+void fn_batchnorm_forward_infer(float *out, const float *in, long rows, int C, const float *gamma,
+                                const float *beta, const float *running_mean,
+                                const float *running_var, float eps, fn_act act);
+/* out: the forward output (only read when act == FN_ACT_RELU, for the mask).
+ * din (rows,C) +=, dgamma/dbeta (C) += (each may be NULL). */
+void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                           const float *in, const float *out, const float *mean,
+                           const float *rstd, const float *gamma, long rows, int C, fn_act act);
+
+/* ---------------------------------------------------------------- elementwise */
+/* din += dout * (out > 0) over n values. */
+void fn_relu_backward(float *din, const float *dout, const float *out, long n);
+/* out = act(trunk + scale * up) (rows,C). Backward: dtrunk += g, dup += scale * g where
+ * g = dout * (out > 0 if relu). */
+void fn_residual_backward(float *dtrunk, float *dup, const float *dout, const float *out, long n,
+                          float scale, fn_act act);
+/* Inverted dropout: mask[i] = 0 or 1/keep (drawn from rng); out = in * mask. keep >= 1
+ * copies. */
+void fn_dropout_forward(float *out, float *mask, const float *in, long n, float keep, fn_rng *rng);
+void fn_dropout_backward(float *din, const float *dout, const float *mask, long n);
+/* din (N,Cin) += dout @ w^T; dw (Cin,Cout) += in^T @ dout; dbias += sum(dout) (may be NULL). */
+void fn_dense_backward(float *din, float *dw, float *dbias, const float *dout, const float *in,
+                       const float *w, int N, int Cin, int Cout);
+/* y = x / sqrt(max(|x|^2, eps)); din += (dy - y (y.dy)) / norm (dy / norm below eps). */
+void fn_l2norm_backward(float *din, const float *dout, const float *in, const float *out, int N,
+                        int D, float eps);
+
+/* ---------------------------------------------------------------- pooling */
+/* Max pooling: each output's gradient goes to the first maximal in-image tap. */
+void fn_maxpool_backward(float *din, const float *dout, const float *in, int N, int H, int W,
+                         int C, int k, int stride, int pad_top, int pad_left, int OH, int OW);
+/* Average pooling (TF: divides by the in-image tap count). */
+void fn_avgpool_backward(float *din, const float *dout, int N, int H, int W, int C, int k,
+                         int stride, int pad_top, int pad_left, int OH, int OW);
+/* din (N,HW,C) += dout (N,C) / HW */
+void fn_global_avgpool_backward(float *din, const float *dout, int N, int HW, int C);
+
+/* ---------------------------------------------------------------- losses */
+/* facenet's triplet_loss: emb rows are (anchor, positive, negative) per triplet (T
+ * triplets, 3T rows of D). Returns mean(max(|a-p|^2 - |a-n|^2 + alpha, 0)); when demb is
+ * non-NULL adds dloss * d(loss)/d(emb). */
+float fn_triplet_loss(float *demb, const float *emb, int T, int D, float alpha, float dloss);
+/* Mean softmax cross-entropy over N rows of K logits; dlogits += dloss * (p - onehot)/N.
+ * correct (may be NULL) gets the number of rows whose argmax equals the label. */
+float fn_softmax_xent(float *dlogits, const float *logits, const int *labels, int N, int K,
+                      float dloss, int *correct);
+/* facenet's center_loss: mean((f - c_label)^2) over N x D; dfeat += dloss * 2 (f - c)/(N D).
+ * When update, centers move afterwards: c_label -= (1 - alfa) (c_label - f) per row, using
+ * the pre-update centres for the loss (TF scatter_sub semantics). */
+float fn_center_loss(float *dfeat, float *centers, const float *feat, const int *labels, int N,
+                     int D, float alfa, float dloss, int update);
+#endif
