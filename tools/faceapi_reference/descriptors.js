@@ -1,0 +1,35 @@
+// descriptors.js — face-api's own computeFaceDescriptor on the committed 150×150 chips:
+// the peer reference for tests/test_dlib_resnet.c.
+//   node descriptors.js ../../tests/fixtures/dlib  (writes descriptors.json there)
+// Backend: tfjs-backend-wasm (loaded from the local package folder; no network).
+const fs = require('fs');
+const path = require('path');
+const { PNG } = require('pngjs');
+const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+const wasm = require('@tensorflow/tfjs-backend-wasm');
+
+async function main() {
+  const dir = path.resolve(process.argv[2] || path.join(__dirname, '../../tests/fixtures/dlib'));
+  const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  wasm.setWasmPaths(wasmDir + '/', false);
+  await faceapi.tf.setBackend('wasm');
+  await faceapi.tf.ready();
+  const modelDir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+  await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
+  const chips = fs.readdirSync(dir).filter((f) => /^chip_\d+\.png$/.test(f)).sort();
+  const out = { generator: 'tools/faceapi_reference/descriptors.js', faceapi: faceapi.version,
+    tfjs: faceapi.tf.version_core, backend: faceapi.tf.getBackend(), descriptors: {} };
+  for (const f of chips) {
+    const png = PNG.sync.read(fs.readFileSync(path.join(dir, f)));
+    const rgb = new Int32Array(png.width * png.height * 3);
+    for (let i = 0; i < png.width * png.height; i++)
+      for (let c = 0; c < 3; c++) rgb[i * 3 + c] = png.data[i * 4 + c];
+    const t = faceapi.tf.tensor3d(rgb, [png.height, png.width, 3], 'int32');
+    const d = await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(t);
+    t.dispose();
+    out.descriptors[f] = Array.from(d).map((v) => Number(v.toPrecision(9)));
+    console.log(f, 'norm', Math.hypot(...d).toFixed(4));
+  }
+  fs.writeFileSync(path.join(dir, 'descriptors.json'), JSON.stringify(out, null, 1) + '\n');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
