@@ -1,0 +1,160 @@
+/* cmd_detect.c — `facenet detect`: MTCNN boxes, scores and 5 landmarks of each image
+ * (facenet's align/detect_face.py), as text or JSON, optionally drawn onto a copy. */
+#include "cli.h"
+#include "core.h"
+#include "json.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: facenet detect [options] IMAGE...\n"
+        "Detect faces with MTCNN: box (x1,y1,x2,y2 in pixels), score, 5 landmarks\n"
+        "(left eye, right eye, nose, left and right mouth corner).\n"
+        "  --json               print {\"images\":[{\"path\",\"width\",\"height\",\"faces\":[{\"box\",\n"
+        "                       \"score\",\"landmarks\"}]}]} (an image that fails gets \"error\")\n"
+        "  --draw OUT.png       write the photo with boxes and landmarks drawn; with several\n"
+        "                       images, OUT_0.png, OUT_1.png, ... (index before the extension)\n"
+        "  --min-size N         smallest face in pixels (default 20)\n"
+        "  --thresholds a,b,c   P-Net, R-Net, O-Net score thresholds (default 0.6,0.7,0.7)\n"
+        "  --factor F           image pyramid scale step (default 0.709)\n"
+        "  --mtcnn PATH         MTCNN weights: folder with pnet/rnet/onet.pt or det1-3.npy, or a\n"
+        "                       .safetensors (default: mtcnn.safetensors or mtcnn/ in\n"
+        "                       $FACENET_MODELS, ./models or <binary>/../models)\n"
+        "  --no-exif-rotate     use the stored pixel orientation (ignore JPEG EXIF orientation)\n"
+        "Exit status: 0 when every image was read and processed, 1 otherwise.\n");
+}
+
+static int parse_thresholds(const char *v, float t[3]) {
+    char *end;
+    for (int i = 0; i < 3; i++) {
+        double x = strtod(v, &end);
+        if (end == v || !(x >= 0 && x <= 1)) return 0;
+        t[i] = (float)x;
+        if (i < 2) { if (*end != ',') return 0; v = end + 1; }
+    }
+    return *end == 0;
+}
+
+/* OUT.png -> OUT_3.png when several images are drawn */
+static void draw_path(char *buf, size_t cap, const char *out, int index, int many) {
+    if (!many) { snprintf(buf, cap, "%s", out); return; }
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (!dot || (slash && dot < slash)) { snprintf(buf, cap, "%s_%d", out, index); return; }
+    snprintf(buf, cap, "%.*s_%d%s", (int)(dot - out), out, index, dot);
+}
+
+static fn_status draw_faces(const char *path, const fn_image *img, const fn_face *faces, int n) {
+    fn_image canvas;
+    FN_TRY(fn_image_alloc(img->w, img->h, &canvas));
+    memcpy(canvas.rgb, img->rgb, (size_t)img->w * img->h * 3);
+    int big = img->w > img->h ? img->w : img->h;
+    int thick = big / 400 > 1 ? big / 400 : 1, scale = big / 600 > 1 ? big / 600 : 1;
+    for (int i = 0; i < n; i++) {
+        const fn_face *f = &faces[i];
+        fn_draw_rect(&canvas, f->box[0], f->box[1], f->box[2], f->box[3], 0x00FF00, thick);
+        for (int k = 0; k < 5; k++)
+            fn_draw_circle(&canvas, f->landmarks[k][0], f->landmarks[k][1], 1.5f * thick + 1,
+                           k < 2 ? 0xFF0000 : k == 2 ? 0xFFFF00 : 0x00FFFF, 1);
+        char label[32];
+        snprintf(label, sizeof label, "%.3f", f->score);
+        int ty = (int)f->box[1] - fn_text_height(label, scale) - 2;
+        fn_draw_text(&canvas, (int)f->box[0], ty < 0 ? (int)f->box[3] + 2 : ty, label, 0x00FF00, scale);
+    }
+    fn_status s = fn_image_save_png(path, &canvas);
+    fn_image_free(&canvas);
+    return s;
+}
+
+int cmd_detect(int argc, char **argv) {
+    const char *cmd = "detect";
+    int json = 0, exif = 1, err = 0;
+    const char *draw = NULL, *mtcnn = NULL, *thr = NULL;
+    fn_detect_params params;
+    fn_detect_params_default(&params);
+    const char **images = calloc((size_t)argc, sizeof *images);
+    int n_images = 0;
+    if (!images) return cli_error(cmd, "out of memory");
+    for (int i = 1; i < argc; i++) {
+        if (cli_flag(argv, i, "--help") || cli_flag(argv, i, "-h")) { usage(stdout); free(images); return 0; }
+        else if (cli_flag(argv, i, "--json")) json = 1;
+        else if (cli_flag(argv, i, "--no-exif-rotate")) exif = 0;
+        else if (cli_opt_str(argc, argv, &i, "--draw", &draw, &err)) {}
+        else if (cli_opt_str(argc, argv, &i, "--mtcnn", &mtcnn, &err)) {}
+        else if (cli_opt_str(argc, argv, &i, "--thresholds", &thr, &err)) {}
+        else if (cli_opt_float(argc, argv, &i, "--min-size", &params.min_size, &err)) {}
+        else if (cli_opt_float(argc, argv, &i, "--factor", &params.factor, &err)) {}
+        else if (argv[i][0] == '-' && argv[i][1]) { free(images); usage(stderr); return cli_error(cmd, "unknown option %s", argv[i]); }
+        else images[n_images++] = argv[i];
+        if (err) { free(images); return 1; }
+    }
+    if (thr && !parse_thresholds(thr, params.thresholds)) {
+        free(images);
+        return cli_error(cmd, "--thresholds wants three numbers in [0,1] like 0.6,0.7,0.7 (got '%s')", thr);
+    }
+    if (n_images == 0) { free(images); usage(stderr); return cli_error(cmd, "no image given"); }
+
+    char *def = NULL;
+    if (!mtcnn) {
+        def = cli_default_mtcnn();
+        if (!def) { free(images); return cli_error(cmd, "no MTCNN weights: pass --mtcnn PATH or set FACENET_MODELS (%s)", cli_models_hint()); }
+        mtcnn = def;
+    }
+    fn_detector *det;
+    fn_status s = fn_detector_open(mtcnn, &det);
+    free(def);
+    if (s != FN_OK) { free(images); return cli_status_error(cmd, s); }
+
+    int failures = 0;
+    if (json) printf("{\"images\":[");
+    for (int k = 0; k < n_images; k++) {
+        fn_image img = { 0, 0, NULL };
+        fn_face *faces = NULL;
+        int n = 0;
+        s = fn_image_load(images[k], exif, &img);
+        if (s == FN_OK) s = fn_detect(det, &img, &params, &faces, &n);
+        if (s == FN_OK && draw) {
+            char out[4096];
+            draw_path(out, sizeof out, draw, k, n_images > 1);
+            s = draw_faces(out, &img, faces, n);
+        }
+        if (s != FN_OK) {
+            failures++;
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s: %s", fn_status_str(s), fn_last_error());
+            fprintf(stderr, "facenet detect: error: %s: %s\n", images[k], msg);
+            if (json) {
+                printf("%s{\"path\":", k ? "," : "");
+                fn_json_write_string(stdout, images[k]);
+                printf(",\"error\":");
+                fn_json_write_string(stdout, msg);
+                printf("}");
+            }
+        } else if (json) {
+            printf("%s{\"path\":", k ? "," : "");
+            fn_json_write_string(stdout, images[k]);
+            printf(",\"width\":%d,\"height\":%d,\"faces\":[", img.w, img.h);
+            for (int i = 0; i < n; i++) {
+                const fn_face *f = &faces[i];
+                printf("%s{\"box\":[%.2f,%.2f,%.2f,%.2f],\"score\":%.6f,\"landmarks\":[", i ? "," : "",
+                       f->box[0], f->box[1], f->box[2], f->box[3], f->score);
+                for (int j = 0; j < 5; j++) printf("%s[%.2f,%.2f]", j ? "," : "", f->landmarks[j][0], f->landmarks[j][1]);
+                printf("]}");
+            }
+            printf("]}");
+        } else {
+            printf("%s: %dx%d, %d face%s\n", images[k], img.w, img.h, n, n == 1 ? "" : "s");
+            for (int i = 0; i < n; i++) {
+                const fn_face *f = &faces[i];
+                printf("  face %d: box %.1f %.1f %.1f %.1f  score %.4f  landmarks", i + 1,
+                       f->box[0], f->box[1], f->box[2], f->box[3], f->score);
+                for (int j = 0; j < 5; j++) printf(" %.1f,%.1f", f->landmarks[j][0], f->landmarks[j][1]);
+                printf("\n");
+            }
+        }
+        free(faces);
+        fn_image_free(&img);
+    }
+    if (json) printf("]}\n");
+    fn_detector_close(det);
+    free(images);
+    return failures ? 1 : 0;
+}
