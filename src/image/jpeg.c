@@ -105,6 +105,14 @@ fn_status fn_image_decode_jpeg(const uint8_t *data, size_t size, int exif_rotate
     jpeg_read_header(&d->cinfo, TRUE);
     if ((s = fn_image_check_size(d->cinfo.image_width, d->cinfo.image_height, "JPEG")) != FN_OK)
         goto done;
+    /* saved markers live in libjpeg's image pool, which jpeg_finish_decompress frees */
+    int orientation = 1;
+    if (exif_rotate)
+        for (jpeg_saved_marker_ptr m = d->cinfo.marker_list; m; m = m->next)
+            if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && memcmp(m->data, "Exif\0\0", 6) == 0) {
+                orientation = fn_exif_orientation(m->data, m->data_length);
+                break;
+            }
     int cmyk = 0, inverted = 0;
     switch (d->cinfo.jpeg_color_space) {
     case JCS_GRAYSCALE: case JCS_YCbCr: case JCS_RGB:
@@ -139,13 +147,6 @@ fn_status fn_image_decode_jpeg(const uint8_t *data, size_t size, int exif_rotate
         }
     }
     jpeg_finish_decompress(&d->cinfo);
-    int orientation = 1;
-    if (exif_rotate)
-        for (jpeg_saved_marker_ptr m = d->cinfo.marker_list; m; m = m->next)
-            if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && memcmp(m->data, "Exif\0\0", 6) == 0) {
-                orientation = fn_exif_orientation(m->data, m->data_length);
-                break;
-            }
     if (orientation != 1) {
         fn_image rotated;
         if ((s = fn_image_apply_orientation(&d->img, orientation, &rotated)) != FN_OK) goto done;

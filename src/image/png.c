@@ -59,7 +59,9 @@ fn_status fn_image_decode_png(const uint8_t *data, size_t size, fn_image *out) {
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(d->png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(d->png);
     if (depth == 16) png_set_strip_16(d->png);
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(d->png);
+    /* palette expansion turns tRNS into an alpha channel too: drop it with the rest */
+    if ((color & PNG_COLOR_MASK_ALPHA) || (color == PNG_COLOR_TYPE_PALETTE && png_get_valid(d->png, d->info, PNG_INFO_tRNS)))
+        png_set_strip_alpha(d->png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(d->png);
     png_set_interlace_handling(d->png);
     png_read_update_info(d->png, d->info);
