@@ -170,8 +170,142 @@ fn_status fn_embed_image_faces(fn_detector *det, fn_model *model, const fn_image
 float fn_distance_sq(const float *a, const float *b, int dim);
 
 /* ---------------------------------------------------------------- evaluation (src/eval) */
+/* facenet's LFW protocol (lfw.py evaluate, facenet.py calculate_roc / calculate_val,
+ * validate_on_lfw.py): k-fold cross-validation without shuffling (sklearn KFold), the
+ * accuracy of each fold at the threshold (0, 0.01, ..., 3.99) best on the other folds,
+ * the mean ROC over folds, VAL at FAR = far_target via FAR -> threshold interpolation
+ * (0.001 grid) on the training folds, AUC of the mean ROC and EER by Brent's method.
+ * Computed in double with numpy's operation order: equal to facenet's numbers. */
+typedef enum { FN_METRIC_EUCLIDEAN_SQ = 0, FN_METRIC_COSINE = 1 } fn_metric; /* arccos(cos)/pi */
+
+typedef struct {
+    int n_folds;        /* 10 */
+    fn_metric metric;   /* FN_METRIC_EUCLIDEAN_SQ (facenet's distance_metric 0) */
+    int subtract_mean;  /* 0: subtract each fold's training-pairs embedding mean */
+    double far_target;  /* 1e-3 */
+} fn_eval_params;
+
+#define FN_EVAL_ROC_THRESHOLDS 400  /* np.arange(0, 4, 0.01): threshold i = i * 0.01 */
+#define FN_EVAL_VAL_THRESHOLDS 4000 /* np.arange(0, 4, 0.001) */
+
+typedef struct {
+    int n_pairs, n_folds;
+    double accuracy, accuracy_std; /* mean and std of the per-fold accuracies */
+    double threshold;              /* mean of the folds' best-accuracy thresholds */
+    double val, val_std, far;      /* VAL@far_target: mean, std over folds; mean FAR */
+    double auc, eer;               /* eer is NaN where scipy's brentq would raise */
+    double tpr[FN_EVAL_ROC_THRESHOLDS], fpr[FN_EVAL_ROC_THRESHOLDS]; /* mean ROC */
+    /* per fold (n_folds each, one allocation): */
+    double *fold_accuracy, *fold_threshold, *fold_val, *fold_far, *fold_val_threshold;
+    int *fold_best_index;          /* index into the 0.01 threshold grid */
+} fn_eval_result;
+
+void fn_eval_params_default(fn_eval_params *p);
+/* emb: 2*n_pairs rows of dim values; pair i is rows 2i and 2i+1 (facenet's
+ * embeddings[0::2], [1::2]); issame: n_pairs flags. params NULL = defaults. */
+fn_status fn_evaluate_embeddings(const double *emb, int n_pairs, int dim, const uint8_t *issame,
+                                 const fn_eval_params *params, fn_eval_result *out);
+/* The same protocol on precomputed pair distances (metric and subtract_mean ignored). */
+fn_status fn_evaluate_distances(const double *dist, int n_pairs, const uint8_t *issame,
+                                const fn_eval_params *params, fn_eval_result *out);
+void fn_eval_result_free(fn_eval_result *r);
+/* facenet.distance for one pair, with numpy's summation order. */
+double fn_pair_distance(const double *a, const double *b, int dim, fn_metric metric);
+
+/* LFW pairs files (pairs.txt "10 300" header, pairsDevTrain/Test.txt count header): lines
+ * "name i j" (same person) or "name1 i name2 j"; images LFW_DIR/name/name_%04d.png or .jpg
+ * (png tried first). Pairs with a missing image are skipped and counted, as lfw.get_paths. */
+typedef struct {
+    int n_pairs;     /* pairs kept */
+    int n_skipped;   /* pairs with a missing image */
+    char **paths;    /* 2*n_pairs paths: pair i = paths[2i], paths[2i+1] */
+    uint8_t *issame; /* n_pairs */
+} fn_lfw_pairs;
+/* max_pairs > 0 keeps only the first max_pairs listed pairs (before skipping). */
+fn_status fn_lfw_read_pairs(const char *pairs_file, const char *lfw_dir, int max_pairs,
+                            fn_lfw_pairs *out);
+void fn_lfw_pairs_free(fn_lfw_pairs *p);
 
 /* ---------------------------------------------------------------- clustering / classification (src/cluster, src/classify) */
+
+/* Dataset folders (src/pipeline/dataset.c), facenet's get_dataset: one subfolder per class
+ * (sorted by name, byte order = Python's sorted()), each holding image files (sorted;
+ * recognised by extension: jpg jpeg png bmp gif pgm ppm pnm, any case; hidden files skipped).
+ * Classes with no image are kept (n_paths == 0): callers decide. */
+typedef struct {
+    char *name;   /* the folder name */
+    char **paths; /* dir/name/file, n_paths of them */
+    int n_paths;
+} fn_dataset_class;
+typedef struct {
+    fn_dataset_class *classes;
+    int n_classes;
+} fn_dataset;
+fn_status fn_dataset_load(const char *dir, fn_dataset *out);
+void fn_dataset_free(fn_dataset *ds);
+/* The image files directly inside dir (sorted); *paths is malloc'd, free with fn_paths_free. */
+fn_status fn_list_images(const char *dir, char ***paths, int *n);
+void fn_paths_free(char **paths, int n);
+int fn_is_image_path(const char *path);
+
+/* n×n matrix of Euclidean distances (not squared) between the rows of emb (n × dim). */
+fn_status fn_distance_matrix(const float *emb, int n, int dim, float *dist);
+
+/* DBSCAN on a precomputed n×n distance matrix, exactly sklearn's
+ * DBSCAN(eps, min_samples, metric='precomputed'): neighbours are j with dist[i][j] <= eps
+ * (i itself included), core points have >= min_samples neighbours, clusters are numbered in
+ * the order of their first core point, a border point joins the first cluster that reaches
+ * it, and noise is -1. labels: n ints. *n_clusters may be NULL. */
+fn_status fn_dbscan(const float *dist, int n, float eps, int min_samples, int *labels,
+                    int *n_clusters);
+
+/* Chinese whispers (facenet's contributed/clustering.py): a graph with an edge between
+ * faces whose distance is below threshold, weighted by 1 - d²/2 (the cosine similarity of
+ * unit-length embeddings, facenet's weight; floored at 1e-6), then `iterations` passes over
+ * the nodes in a random order (seeded: the same seed gives the same clusters), each node
+ * taking the label with the largest summed edge weight among its neighbours (ties: the
+ * smaller label; a node without neighbours keeps its own). Labels are renumbered 0.. by
+ * cluster size, descending (ties: the cluster whose first member comes first). */
+fn_status fn_chinese_whispers(const float *dist, int n, float threshold, int iterations,
+                              uint64_t seed, int *labels, int *n_clusters);
+
+/* Clusters with fewer than min_size members become noise (-1); the others are renumbered
+ * 0.. keeping their order. Returns the number of clusters left. */
+int fn_clusters_drop_small(int *labels, int n, int min_size);
+
+/* A face classifier (src/classify): linear SVM with Platt probabilities through libsvm
+ * (what facenet's classifier.py gets from sklearn's SVC(kernel='linear', probability=True),
+ * C = 1), plus the enrolled embeddings for open-set rejection. */
+typedef struct fn_classifier fn_classifier;
+
+typedef struct {
+    int label;        /* argmax of the probabilities (as classifier.py), or -1 when unknown */
+    int svm_label;    /* the SVM's best class, even when unknown */
+    float prob;       /* probability of svm_label */
+    float nearest;    /* Euclidean distance to the nearest enrolled embedding */
+    int nearest_class;/* the class of that enrolled embedding */
+} fn_prediction;
+
+/* emb: n × dim, labels in [0, n_classes); every class needs >= 1 example, and >= 2 classes.
+ * seed: libsvm's internal cross-validation for probabilities uses rand(): it is srand()'d. */
+fn_status fn_classifier_train(const float *emb, const int *labels, int n, int dim,
+                              const char *const *class_names, int n_classes,
+                              const char *model_id, uint64_t seed, fn_classifier **out);
+void fn_classifier_free(fn_classifier *c);
+/* Versioned binary file ("FNCLS" magic), written atomically. */
+fn_status fn_classifier_save(const fn_classifier *c, const char *path);
+fn_status fn_classifier_load(const char *path, fn_classifier **out);
+int fn_classifier_n_classes(const fn_classifier *c);
+int fn_classifier_dim(const fn_classifier *c);
+const char *fn_classifier_class_name(const fn_classifier *c, int k);
+const char *fn_classifier_model_id(const fn_classifier *c);
+/* FN_ERR_MISMATCH (with both ids in the message) unless model is the one it was trained with. */
+fn_status fn_classifier_check_model(const fn_classifier *c, const fn_model *model);
+/* emb: n × dim. A face whose nearest enrolled embedding is farther than unknown_threshold
+ * (Euclidean) gets label -1; unknown_threshold <= 0 disables rejection.
+ * probs: n × n_classes or NULL. */
+fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,
+                                float unknown_threshold, fn_prediction *out, float *probs);
 
 /* ---------------------------------------------------------------- training (src/train) */
 

@@ -1,0 +1,115 @@
+/* dataset.c — walk a dataset folder the way facenet's get_dataset does: one subfolder per
+ * class, sorted, and the image files of each sorted. Python's sorted() on str orders by
+ * code point, which for UTF-8 names is strcmp's byte order. */
+#define _GNU_SOURCE
+#include "core.h"
+#include <dirent.h>
+#include <errno.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+int fn_is_image_path(const char *path) {
+    static const char *const exts[] = { "jpg", "jpeg", "png", "bmp", "gif", "pgm", "ppm", "pnm", NULL };
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base) return 0;
+    for (int i = 0; exts[i]; i++)
+        if (!strcasecmp(dot + 1, exts[i])) return 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void fn_paths_free(char **paths, int n) {
+    if (!paths) return;
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
+static char *join_path(const char *dir, const char *name) {
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;  /* "a/" + "b" -> "a/b" */
+    char *p = malloc(n + strlen(name) + 2);
+    if (!p) return NULL;
+    memcpy(p, dir, n);
+    p[n] = '/';
+    strcpy(p + n + 1, name);
+    return p;
+}
+
+/* Entries of dir (no hidden ones) that are directories (want_dirs) or image files. */
+static fn_status list_entries(const char *dir, int want_dirs, char ***out, int *n_out) {
+    *out = NULL; *n_out = 0;
+    DIR *d = opendir(dir);
+    if (!d) return fn_fail(FN_ERR_IO, "cannot open folder %s: %s", dir, strerror(errno));
+    char **names = NULL;
+    int n = 0, cap = 0;
+    fn_status s = FN_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char *full = join_path(dir, e->d_name);
+        if (!full) { s = fn_fail(FN_ERR_NOMEM, "out of memory"); break; }
+        struct stat st;
+        int keep = stat(full, &st) == 0 &&
+                   (want_dirs ? S_ISDIR(st.st_mode) : (S_ISREG(st.st_mode) && fn_is_image_path(full)));
+        if (!keep) { free(full); continue; }
+        if (n == cap) {
+            int nc = cap ? cap * 2 : 16;
+            char **t = realloc(names, sizeof *t * (size_t)nc);
+            if (!t) { free(full); s = fn_fail(FN_ERR_NOMEM, "out of memory"); break; }
+            names = t; cap = nc;
+        }
+        if (want_dirs) { /* classes keep their bare folder name */
+            free(full);
+            full = strdup(e->d_name);
+            if (!full) { s = fn_fail(FN_ERR_NOMEM, "out of memory"); break; }
+        }
+        names[n++] = full;
+    }
+    closedir(d);
+    if (s != FN_OK) { fn_paths_free(names, n); return s; }
+    if (n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str);
+    *out = names; *n_out = n;
+    return FN_OK;
+}
+
+fn_status fn_list_images(const char *dir, char ***paths, int *n) {
+    return list_entries(dir, 0, paths, n);
+}
+
+void fn_dataset_free(fn_dataset *ds) {
+    if (!ds) return;
+    for (int i = 0; i < ds->n_classes; i++) {
+        free(ds->classes[i].name);
+        fn_paths_free(ds->classes[i].paths, ds->classes[i].n_paths);
+    }
+    free(ds->classes);
+    ds->classes = NULL; ds->n_classes = 0;
+}
+
+fn_status fn_dataset_load(const char *dir, fn_dataset *out) {
+    out->classes = NULL; out->n_classes = 0;
+    char **names; int n;
+    FN_TRY(list_entries(dir, 1, &names, &n));
+    if (n == 0) { free(names); return FN_OK; }
+    out->classes = calloc((size_t)n, sizeof *out->classes);
+    if (!out->classes) { fn_paths_free(names, n); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
+    fn_status s = FN_OK;
+    for (int i = 0; i < n; i++) {
+        fn_dataset_class *c = &out->classes[out->n_classes++];
+        c->name = names[i];
+        names[i] = NULL;
+        char *sub = join_path(dir, c->name);
+        if (!sub) { s = fn_fail(FN_ERR_NOMEM, "out of memory"); break; }
+        s = list_entries(sub, 0, &c->paths, &c->n_paths);
+        free(sub);
+        if (s != FN_OK) break;
+    }
+    fn_paths_free(names, n);
+    if (s != FN_OK) fn_dataset_free(out);
+    return s;
+}
