@@ -158,7 +158,35 @@ static void check_bad_model(const char *what, const char *path, const char *vict
     fn_model_close(m);
 }
 
-int main(void) {
+/* Helper modes for tests/cli_embed.sh (no Python needed there):
+ *   test_irv1 --write-model PATH DIM   the seeded test weights as a .safetensors
+ *   test_irv1 --compare-npy A B TOL    max-abs |A - B| <= TOL (same shape), else exit 1 */
+static int helper_mode(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--write-model")) {
+        fn_tensor_set ts;
+        if (build_weights(atoi(argv[3]), &ts) != 714) return 1;
+        fn_status s = fn_safetensors_save(argv[2], &ts, NULL);
+        fn_tensor_set_free(&ts);
+        if (s) fprintf(stderr, "%s\n", fn_last_error());
+        return s ? 1 : 0;
+    }
+    if (argc == 5 && !strcmp(argv[1], "--compare-npy")) {
+        float *a, *b; int64_t ra, ca, rb, cb;
+        if (fn_npy_load_f32(argv[2], &a, &ra, &ca)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+        if (fn_npy_load_f32(argv[3], &b, &rb, &cb)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+        int ok = ra == rb && ca == cb;
+        double e = ok ? tu_max_abs(a, b, (long)(ra * ca)) : INFINITY;
+        printf("%s vs %s: %lldx%lld vs %lldx%lld, max-abs %.3g (tol %s)\n", argv[2], argv[3],
+               (long long)ra, (long long)ca, (long long)rb, (long long)cb, e, argv[4]);
+        fn_free(a); fn_free(b);
+        return ok && e <= atof(argv[4]) ? 0 : 1;
+    }
+    fprintf(stderr, "usage: test_irv1 [--write-model PATH DIM | --compare-npy A B TOL]\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) return helper_mode(argc, argv);
     char path512[512], path128[512], bad[512];
     snprintf(path512, sizeof path512, "%s/test_irv1_512.safetensors", FN_BUILD_DIR);
     snprintf(path128, sizeof path128, "%s/test_irv1_128.safetensors", FN_BUILD_DIR);
