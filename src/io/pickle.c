@@ -308,7 +308,7 @@ static int build(pk_run *r, pk_value *obj, pk_value *state) {
         if (nd < 0 || s[1]->kind != PK_DTYPE) FAIL(FN_ERR_FORMAT, "bad ndarray shape/dtype");
         obj->ndim = nd;
         obj->dtype = s[1]->dtype; obj->object = s[1]->object; obj->big_endian = s[1]->big_endian;
-        int64_t f;
+        int64_t f = 0;
         obj->fortran = as_int(s[2], &f) && f;
         if (obj->object) {
             if (s[3]->kind != PK_LIST) FAIL(FN_ERR_FORMAT, "object ndarray without a list of items");
