@@ -1,0 +1,637 @@
+/* trainnet.c — the trainable Inception-ResNet-v1: graph construction (reads like the
+ * paper's figure: stem, block35 ×n, reduction_a, block17 ×n, reduction_b, block8 ×n,
+ * block8 without ReLU, pool, dropout, bottleneck + batch norm, L2), forward in training
+ * or inference mode, backward, and import/export in facenet-pytorch's names. */
+#include "trainnet.h"
+
+typedef enum { L_CONV, L_BN, L_MAXPOOL, L_CONCAT, L_RESIDUAL, L_GAP, L_DROPOUT, L_DENSE, L_L2NORM } layer_kind;
+
+struct fn_tlayer {
+    layer_kind kind;
+    int in[4], n_in, out;
+    fn_conv_shape cs;          /* L_CONV (N set per batch) */
+    int pw, pb;                /* parameter indices: weight, bias/beta (-1 none) */
+    int st;                    /* L_BN: index of running_mean (running_var follows) */
+    float *mean, *rstd;        /* L_BN: saved batch statistics */
+    fn_act act;
+    float scale;               /* L_RESIDUAL */
+    float *mask;               /* L_DROPOUT */
+};
+
+void fn_trainnet_config_default(fn_trainnet_config *c) {
+    c->depth[0] = 5; c->depth[1] = 10; c->depth[2] = 5;
+    c->width = 1.0f;
+    c->image_size = 160;
+    c->dim = 128;
+    c->keep_prob = 1.0f;
+    c->bn_decay = 0.995f;
+    c->bn_eps = 0.001f;
+}
+
+/* ---------------------------------------------------------------- construction */
+static int grow(void **p, int *cap, int n, size_t elem) {
+    if (n < *cap) return 1;
+    int nc = *cap ? *cap * 2 : 64;
+    void *q = realloc(*p, (size_t)nc * elem);
+    if (!q) return 0;
+    memset((char *)q + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
+    *p = q; *cap = nc;
+    return 1;
+}
+
+typedef struct { fn_trainnet *net; int failed; } builder;
+
+static int new_buf(builder *b, int h, int w, int c) {
+    fn_trainnet *n = b->net;
+    if (b->failed || !grow((void **)&n->bufs, &n->buf_cap, n->n_bufs, sizeof(fn_tbuf))) { b->failed = 1; return 0; }
+    n->bufs[n->n_bufs] = (fn_tbuf){h, w, c, NULL, NULL};
+    return n->n_bufs++;
+}
+
+static int add_tensor(builder *b, fn_tparam **arr, int *count, int *cap, size_t *total,
+                      const char *name, int kind, int ndim, const int64_t *shape, int decay) {
+    if (b->failed || !grow((void **)arr, cap, *count, sizeof(fn_tparam))) { b->failed = 1; return -1; }
+    fn_tparam *p = &(*arr)[*count];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = ndim; p->kind = kind; p->decay = decay;
+    p->numel = 1;
+    for (int i = 0; i < ndim; i++) { p->shape[i] = shape[i]; p->numel *= (size_t)shape[i]; }
+    p->offset = *total;
+    *total += p->numel;
+    return (*count)++;
+}
+
+static int add_param(builder *b, const char *name, int kind, int ndim, const int64_t *shape, int decay) {
+    fn_trainnet *n = b->net;
+    return add_tensor(b, &n->params, &n->n_params, &n->param_cap, &n->n_weights, name, kind, ndim, shape, decay);
+}
+
+static fn_tlayer *new_layer(builder *b, layer_kind kind, int in, int out) {
+    fn_trainnet *n = b->net;
+    if (b->failed || !grow((void **)&n->layers, &n->layer_cap, n->n_layers, sizeof(fn_tlayer))) { b->failed = 1; return NULL; }
+    fn_tlayer *l = &n->layers[n->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind; l->in[0] = in; l->n_in = 1; l->out = out; l->pw = l->pb = l->st = -1;
+    return l;
+}
+
+static int ch(const fn_trainnet *n, int c) {
+    int v = (int)(c * n->cfg.width + 0.5f);
+    return v < 1 ? 1 : v;
+}
+
+/* conv (no bias) -> out buffer; returns its index */
+static int conv(builder *b, const char *name, int in, int cout, int kh, int kw, int stride,
+                fn_padding pad, int with_bias) {
+    fn_trainnet *n = b->net;
+    if (b->failed) return 0;
+    fn_tbuf src = n->bufs[in];
+    fn_conv_shape cs;
+    fn_conv_shape_init(&cs, 1, src.h, src.w, src.c, cout, kh, kw, stride, stride, pad);
+    if (cs.OH <= 0 || cs.OW <= 0) { b->failed = 2; return 0; }
+    int out = new_buf(b, cs.OH, cs.OW, cout);
+    char pname[96];
+    snprintf(pname, sizeof pname, "%s.weight", name);
+    int64_t wshape[4] = {kh, kw, src.c, cout};
+    int pw = add_param(b, pname, TN_P_CONV_W, 4, wshape, 1), pb = -1;
+    if (with_bias) {
+        snprintf(pname, sizeof pname, "%s.bias", name);
+        int64_t bshape[1] = {cout};
+        pb = add_param(b, pname, TN_P_VEC, 1, bshape, 0);
+    }
+    fn_tlayer *l = new_layer(b, L_CONV, in, out);
+    if (!l) return 0;
+    l->cs = cs; l->pw = pw; l->pb = pb;
+    return out;
+}
+
+/* batch norm with a learned offset (beta) and fixed scale 1, optionally + ReLU */
+static int batchnorm(builder *b, const char *name, int in, fn_act act) {
+    fn_trainnet *n = b->net;
+    if (b->failed) return 0;
+    fn_tbuf src = n->bufs[in];
+    int out = new_buf(b, src.h, src.w, src.c);
+    char pname[96];
+    int64_t shape[1] = {src.c};
+    snprintf(pname, sizeof pname, "%s.bias", name);
+    int pb = add_param(b, pname, TN_P_VEC, 1, shape, 0);
+    snprintf(pname, sizeof pname, "%s.running_mean", name);
+    int st = add_tensor(b, &n->stats, &n->n_stats, &n->stat_cap, &n->n_stat_floats, pname, TN_P_VEC, 1, shape, 0);
+    snprintf(pname, sizeof pname, "%s.running_var", name);
+    add_tensor(b, &n->stats, &n->n_stats, &n->stat_cap, &n->n_stat_floats, pname, TN_P_VEC, 1, shape, 0);
+    fn_tlayer *l = new_layer(b, L_BN, in, out);
+    if (!l) return 0;
+    l->pb = pb; l->st = st; l->act = act;
+    l->mean = calloc((size_t)src.c * 2, sizeof(float));
+    if (!l->mean) { b->failed = 1; return 0; }
+    l->rstd = l->mean + src.c;
+    return out;
+}
+
+/* facenet-pytorch's BasicConv2d: conv (no bias) + BN (eps 0.001) + ReLU */
+static int basic(builder *b, const char *prefix, int in, int cout, int kh, int kw, int stride, fn_padding pad) {
+    char name[96];
+    snprintf(name, sizeof name, "%s.conv", prefix);
+    int c = conv(b, name, in, cout, kh, kw, stride, pad, 0);
+    snprintf(name, sizeof name, "%s.bn", prefix);
+    return batchnorm(b, name, c, FN_ACT_RELU);
+}
+
+static int maxpool3x3s2(builder *b, int in) {
+    if (b->failed) return 0;
+    fn_tbuf src = b->net->bufs[in];
+    int oh, ow, pt, pl;
+    fn_conv_out_size(src.h, 3, 2, FN_PAD_VALID, &oh, &pt);
+    fn_conv_out_size(src.w, 3, 2, FN_PAD_VALID, &ow, &pl);
+    if (oh <= 0 || ow <= 0) { b->failed = 2; return 0; }
+    int out = new_buf(b, oh, ow, src.c);
+    new_layer(b, L_MAXPOOL, in, out);
+    return out;
+}
+
+static int concat(builder *b, const int *ins, int n_in) {
+    if (b->failed) return 0;
+    int c = 0;
+    for (int i = 0; i < n_in; i++) c += b->net->bufs[ins[i]].c;
+    fn_tbuf first = b->net->bufs[ins[0]];
+    int out = new_buf(b, first.h, first.w, c);
+    fn_tlayer *l = new_layer(b, L_CONCAT, ins[0], out);
+    if (!l) return 0;
+    l->n_in = n_in;
+    for (int i = 0; i < n_in; i++) l->in[i] = ins[i];
+    return out;
+}
+
+/* out = act(trunk + scale * conv1x1(cat) + bias): the block's "up" conv has a bias, no BN */
+static int residual(builder *b, const char *prefix, int trunk, int cat, float scale, fn_act act) {
+    char name[96];
+    snprintf(name, sizeof name, "%s.conv2d", prefix);
+    fn_tbuf t = b->net->bufs[trunk];
+    int up = conv(b, name, cat, t.c, 1, 1, 1, FN_PAD_VALID, 1);
+    if (b->failed) return 0;
+    int out = new_buf(b, t.h, t.w, t.c);
+    fn_tlayer *l = new_layer(b, L_RESIDUAL, trunk, out);
+    if (!l) return 0;
+    l->n_in = 2; l->in[1] = up; l->scale = scale; l->act = act;
+    return out;
+}
+
+static int block35(builder *b, const char *p, int in, float scale) {
+    char n[96];
+    int br[3];
+    snprintf(n, sizeof n, "%s.branch0", p); br[0] = basic(b, n, in, ch(b->net, 32), 1, 1, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.0", p); br[1] = basic(b, n, in, ch(b->net, 32), 1, 1, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.1", p); br[1] = basic(b, n, br[1], ch(b->net, 32), 3, 3, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch2.0", p); br[2] = basic(b, n, in, ch(b->net, 32), 1, 1, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch2.1", p); br[2] = basic(b, n, br[2], ch(b->net, 32), 3, 3, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch2.2", p); br[2] = basic(b, n, br[2], ch(b->net, 32), 3, 3, 1, FN_PAD_SAME);
+    return residual(b, p, in, concat(b, br, 3), scale, FN_ACT_RELU);
+}
+
+static int block17(builder *b, const char *p, int in, float scale) {
+    char n[96];
+    int br[2];
+    snprintf(n, sizeof n, "%s.branch0", p); br[0] = basic(b, n, in, ch(b->net, 128), 1, 1, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.0", p); br[1] = basic(b, n, in, ch(b->net, 128), 1, 1, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.1", p); br[1] = basic(b, n, br[1], ch(b->net, 128), 1, 7, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.2", p); br[1] = basic(b, n, br[1], ch(b->net, 128), 7, 1, 1, FN_PAD_SAME);
+    return residual(b, p, in, concat(b, br, 2), scale, FN_ACT_RELU);
+}
+
+static int block8(builder *b, const char *p, int in, float scale, fn_act act) {
+    char n[96];
+    int br[2];
+    snprintf(n, sizeof n, "%s.branch0", p); br[0] = basic(b, n, in, ch(b->net, 192), 1, 1, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.0", p); br[1] = basic(b, n, in, ch(b->net, 192), 1, 1, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.1", p); br[1] = basic(b, n, br[1], ch(b->net, 192), 1, 3, 1, FN_PAD_SAME);
+    snprintf(n, sizeof n, "%s.branch1.2", p); br[1] = basic(b, n, br[1], ch(b->net, 192), 3, 1, 1, FN_PAD_SAME);
+    return residual(b, p, in, concat(b, br, 2), scale, act);
+}
+
+static int reduction_a(builder *b, int in) { /* mixed_6a: k,l,m,n = 192,192,256,384 */
+    int br[3];
+    br[0] = basic(b, "mixed_6a.branch0", in, ch(b->net, 384), 3, 3, 2, FN_PAD_VALID);
+    br[1] = basic(b, "mixed_6a.branch1.0", in, ch(b->net, 192), 1, 1, 1, FN_PAD_SAME);
+    br[1] = basic(b, "mixed_6a.branch1.1", br[1], ch(b->net, 192), 3, 3, 1, FN_PAD_SAME);
+    br[1] = basic(b, "mixed_6a.branch1.2", br[1], ch(b->net, 256), 3, 3, 2, FN_PAD_VALID);
+    br[2] = maxpool3x3s2(b, in);
+    return concat(b, br, 3);
+}
+
+static int reduction_b(builder *b, int in) { /* mixed_7a */
+    int br[4];
+    br[0] = basic(b, "mixed_7a.branch0.0", in, ch(b->net, 256), 1, 1, 1, FN_PAD_SAME);
+    br[0] = basic(b, "mixed_7a.branch0.1", br[0], ch(b->net, 384), 3, 3, 2, FN_PAD_VALID);
+    br[1] = basic(b, "mixed_7a.branch1.0", in, ch(b->net, 256), 1, 1, 1, FN_PAD_SAME);
+    br[1] = basic(b, "mixed_7a.branch1.1", br[1], ch(b->net, 256), 3, 3, 2, FN_PAD_VALID);
+    br[2] = basic(b, "mixed_7a.branch2.0", in, ch(b->net, 256), 1, 1, 1, FN_PAD_SAME);
+    br[2] = basic(b, "mixed_7a.branch2.1", br[2], ch(b->net, 256), 3, 3, 1, FN_PAD_SAME);
+    br[2] = basic(b, "mixed_7a.branch2.2", br[2], ch(b->net, 256), 3, 3, 2, FN_PAD_VALID);
+    br[3] = maxpool3x3s2(b, in);
+    return concat(b, br, 4);
+}
+
+fn_status fn_trainnet_create(const fn_trainnet_config *cfg, fn_trainnet **out) {
+    *out = NULL;
+    if (cfg->image_size < 16 || cfg->image_size > 4096 || cfg->dim < 1 || cfg->dim > 65536 ||
+        !(cfg->width > 0 && cfg->width <= 4) || cfg->depth[0] < 0 || cfg->depth[1] < 0 ||
+        cfg->depth[2] < 0 || cfg->depth[0] > 64 || cfg->depth[1] > 64 || cfg->depth[2] > 64 ||
+        !(cfg->keep_prob > 0 && cfg->keep_prob <= 1))
+        return fn_fail(FN_ERR_ARG, "train network: invalid configuration (image %d, dim %d, width %g, keep %g)",
+                       cfg->image_size, cfg->dim, cfg->width, cfg->keep_prob);
+    fn_trainnet *net = calloc(1, sizeof *net);
+    if (!net) return fn_fail(FN_ERR_NOMEM, "train network: out of memory");
+    net->cfg = *cfg;
+    builder B = {net, 0}, *b = &B;
+    char name[64];
+    int x = net->input = new_buf(b, cfg->image_size, cfg->image_size, 3);
+    /* stem */
+    x = basic(b, "conv2d_1a", x, ch(net, 32), 3, 3, 2, FN_PAD_VALID);
+    x = basic(b, "conv2d_2a", x, ch(net, 32), 3, 3, 1, FN_PAD_VALID);
+    x = basic(b, "conv2d_2b", x, ch(net, 64), 3, 3, 1, FN_PAD_SAME);
+    x = maxpool3x3s2(b, x);
+    x = basic(b, "conv2d_3b", x, ch(net, 80), 1, 1, 1, FN_PAD_VALID);
+    x = basic(b, "conv2d_4a", x, ch(net, 192), 3, 3, 1, FN_PAD_VALID);
+    x = basic(b, "conv2d_4b", x, ch(net, 256), 3, 3, 2, FN_PAD_VALID);
+    net->trunk_channels[0] = b->failed ? 0 : net->bufs[x].c;
+    for (int i = 0; i < cfg->depth[0]; i++) { snprintf(name, sizeof name, "repeat_1.%d", i); x = block35(b, name, x, 0.17f); }
+    x = reduction_a(b, x);
+    net->trunk_channels[1] = b->failed ? 0 : net->bufs[x].c;
+    for (int i = 0; i < cfg->depth[1]; i++) { snprintf(name, sizeof name, "repeat_2.%d", i); x = block17(b, name, x, 0.10f); }
+    x = reduction_b(b, x);
+    net->trunk_channels[2] = b->failed ? 0 : net->bufs[x].c;
+    for (int i = 0; i < cfg->depth[2]; i++) { snprintf(name, sizeof name, "repeat_3.%d", i); x = block8(b, name, x, 0.20f, FN_ACT_RELU); }
+    x = block8(b, "block8", x, 1.0f, FN_ACT_NONE);
+    /* head: global average pool, dropout, bottleneck (no bias) + batch norm, L2 */
+    if (!b->failed) {
+        int c = net->bufs[x].c;
+        int pooled = new_buf(b, 1, 1, c);
+        new_layer(b, L_GAP, x, pooled);
+        int dropped = new_buf(b, 1, 1, c);
+        new_layer(b, L_DROPOUT, pooled, dropped);
+        int bottleneck = new_buf(b, 1, 1, cfg->dim);
+        int64_t wshape[2] = {c, cfg->dim};
+        int pw = add_param(b, "last_linear.weight", TN_P_DENSE_W, 2, wshape, 1);
+        fn_tlayer *l = new_layer(b, L_DENSE, dropped, bottleneck);
+        if (l) l->pw = pw;
+        net->prelogits = batchnorm(b, "last_bn", bottleneck, FN_ACT_NONE);
+        net->embedding = new_buf(b, 1, 1, cfg->dim);
+        new_layer(b, L_L2NORM, net->prelogits, net->embedding);
+    }
+    if (b->failed) {
+        fn_trainnet_free(net);
+        if (B.failed == 2)
+            return fn_fail(FN_ERR_ARG, "train network: image size %d is too small for the stem and reductions (at least 75)", cfg->image_size);
+        return fn_fail(FN_ERR_NOMEM, "train network: out of memory");
+    }
+    net->w = calloc(net->n_weights, sizeof(float));
+    net->g = calloc(net->n_weights, sizeof(float));
+    net->stat = calloc(net->n_stat_floats ? net->n_stat_floats : 1, sizeof(float));
+    if (!net->w || !net->g || !net->stat) { fn_trainnet_free(net); return fn_fail(FN_ERR_NOMEM, "train network: out of memory for %zu weights", net->n_weights); }
+    fn_trainnet_init(net, 0);
+    *out = net;
+    return FN_OK;
+}
+
+void fn_trainnet_free(fn_trainnet *net) {
+    if (!net) return;
+    for (int i = 0; i < net->n_layers; i++) { free(net->layers[i].mean); free(net->layers[i].mask); }
+    for (int i = 0; i < net->n_bufs; i++) { free(net->bufs[i].x); free(net->bufs[i].dx); }
+    free(net->layers); free(net->bufs); free(net->params); free(net->stats);
+    free(net->w); free(net->g); free(net->stat); free(net->ws);
+    free(net);
+}
+
+void fn_trainnet_init(fn_trainnet *net, uint64_t seed) {
+    uint64_t i = 0;
+    for (int p = 0; p < net->n_params; p++) {
+        fn_tparam *t = &net->params[p];
+        float *w = net->w + t->offset;
+        if (t->kind == TN_P_VEC) { memset(w, 0, sizeof(float) * t->numel); continue; }
+        double fan_in, fan_out;
+        if (t->kind == TN_P_CONV_W) {
+            fan_in = (double)t->shape[0] * t->shape[1] * t->shape[2];
+            fan_out = (double)t->shape[0] * t->shape[1] * t->shape[3];
+        } else { fan_in = (double)t->shape[0]; fan_out = (double)t->shape[1]; }
+        float limit = (float)sqrt(6.0 / (fan_in + fan_out));
+        for (size_t k = 0; k < t->numel; k++, i++) {
+            uint64_t r = fn_splitmix64(seed + i + 1);
+            float u = (float)(r >> 40) * (1.0f / 16777216.0f);
+            w[k] = (2.0f * u - 1.0f) * limit;
+        }
+    }
+    for (int s = 0; s < net->n_stats; s++) {
+        fn_tparam *t = &net->stats[s];
+        float v = strstr(t->name, "running_var") ? 1.0f : 0.0f;
+        for (size_t k = 0; k < t->numel; k++) net->stat[t->offset + k] = v;
+    }
+}
+
+const fn_tparam *fn_trainnet_find(const fn_trainnet *net, const char *name) {
+    for (int p = 0; p < net->n_params; p++) if (!strcmp(net->params[p].name, name)) return &net->params[p];
+    return NULL;
+}
+
+fn_status fn_trainnet_set_batch(fn_trainnet *net, int N) {
+    if (N == net->N) return FN_OK;
+    if (N <= 0 || N > 1 << 20) return fn_fail(FN_ERR_ARG, "train network: batch size %d", N);
+    for (int i = 0; i < net->n_bufs; i++) {
+        fn_tbuf *t = &net->bufs[i];
+        free(t->x); free(t->dx);
+        size_t n = (size_t)N * t->h * t->w * t->c;
+        t->x = fn_malloc(sizeof(float) * n);
+        t->dx = fn_malloc(sizeof(float) * n);
+        if (!t->x || !t->dx) { net->N = 0; return fn_fail(FN_ERR_NOMEM, "train network: out of memory for %d images", N); }
+    }
+    size_t ws = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        fn_tlayer *l = &net->layers[i];
+        if (l->kind == L_CONV) {
+            l->cs.N = N;
+            size_t a = fn_conv2d_workspace(&l->cs), b2 = fn_conv2d_backward_workspace(&l->cs);
+            if (a > ws) ws = a;
+            if (b2 > ws) ws = b2;
+        } else if (l->kind == L_DROPOUT) {
+            free(l->mask);
+            l->mask = malloc(sizeof(float) * (size_t)N * net->bufs[l->in[0]].c);
+            if (!l->mask) { net->N = 0; return fn_fail(FN_ERR_NOMEM, "train network: out of memory"); }
+        }
+    }
+    free(net->ws);
+    net->ws = fn_malloc(sizeof(float) * (ws ? ws : 1));
+    if (!net->ws) { net->N = 0; return fn_fail(FN_ERR_NOMEM, "train network: out of memory for the workspace"); }
+    net->ws_size = ws;
+    net->N = N;
+    return FN_OK;
+}
+
+/* ---------------------------------------------------------------- forward / backward */
+static long buf_rows(const fn_trainnet *net, int i) { return (long)net->N * net->bufs[i].h * net->bufs[i].w; }
+
+fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng) {
+    FN_TRY(fn_trainnet_set_batch(net, N));
+    fn_tbuf *in0 = &net->bufs[net->input];
+    memcpy(in0->x, x, sizeof(float) * (size_t)N * in0->h * in0->w * 3);
+    for (int i = 0; i < net->n_layers; i++) {
+        fn_tlayer *l = &net->layers[i];
+        fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
+        long rows = buf_rows(net, l->out);
+        switch (l->kind) {
+        case L_CONV:
+            fn_conv2d_forward(out->x, out->c, in->x, in->c, net->w + net->params[l->pw].offset,
+                              l->pb >= 0 ? net->w + net->params[l->pb].offset : NULL, &l->cs, FN_ACT_NONE, net->ws);
+            break;
+        case L_BN: {
+            const float *beta = net->w + net->params[l->pb].offset;
+            float *rm = net->stat + net->stats[l->st].offset, *rv = net->stat + net->stats[l->st + 1].offset;
+            if (train)
+                fn_batchnorm_forward_train(out->x, l->mean, l->rstd, in->x, rows, out->c, NULL, beta,
+                                           net->cfg.bn_eps, rm, rv, net->cfg.bn_decay, l->act);
+            else
+                fn_batchnorm_forward_infer(out->x, in->x, rows, out->c, NULL, beta, rm, rv, net->cfg.bn_eps, l->act);
+            break;
+        }
+        case L_MAXPOOL:
+            fn_maxpool_forward(out->x, out->c, in->x, in->c, N, in->h, in->w, in->c, 3, 2, 0, 0, out->h, out->w);
+            break;
+        case L_CONCAT: {
+            int off = 0;
+            for (int k = 0; k < l->n_in; k++) {
+                fn_tbuf *src = &net->bufs[l->in[k]];
+                for (long r = 0; r < rows; r++)
+                    memcpy(out->x + r * out->c + off, src->x + r * src->c, sizeof(float) * src->c);
+                off += src->c;
+            }
+            break;
+        }
+        case L_RESIDUAL:
+            memcpy(out->x, in->x, sizeof(float) * rows * out->c);
+            fn_residual_forward(out->x, out->c, net->bufs[l->in[1]].x, out->c, rows, out->c, l->scale, l->act);
+            break;
+        case L_GAP:
+            fn_global_avgpool_forward(out->x, in->x, N, in->h * in->w, in->c);
+            break;
+        case L_DROPOUT:
+            if (train && net->cfg.keep_prob < 1.0f) fn_dropout_forward(out->x, l->mask, in->x, rows * out->c, net->cfg.keep_prob, rng);
+            else fn_dropout_forward(out->x, l->mask, in->x, rows * out->c, 1.0f, NULL);
+            break;
+        case L_DENSE:
+            fn_dense_forward(out->x, in->x, net->w + net->params[l->pw].offset, NULL, N, in->c, out->c);
+            break;
+        case L_L2NORM:
+            fn_l2norm_forward(out->x, in->x, N, out->c, 1e-10f);
+            break;
+        }
+    }
+    return FN_OK;
+}
+
+void fn_trainnet_zero_act_grads(fn_trainnet *net) {
+    for (int i = 0; i < net->n_bufs; i++) {
+        fn_tbuf *t = &net->bufs[i];
+        memset(t->dx, 0, sizeof(float) * (size_t)net->N * t->h * t->w * t->c);
+    }
+}
+
+void fn_trainnet_backward(fn_trainnet *net) {
+    const int N = net->N;
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        fn_tlayer *l = &net->layers[i];
+        fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
+        long rows = buf_rows(net, l->out);
+        /* the input image needs no gradient */
+        float *din = l->in[0] == net->input ? NULL : in->dx;
+        switch (l->kind) {
+        case L_CONV:
+            fn_conv2d_backward(din, net->g + net->params[l->pw].offset,
+                               l->pb >= 0 ? net->g + net->params[l->pb].offset : NULL, out->dx, in->x,
+                               net->w + net->params[l->pw].offset, &l->cs, net->ws);
+            break;
+        case L_BN:
+            fn_batchnorm_backward(din, NULL, net->g + net->params[l->pb].offset, out->dx, in->x, out->x,
+                                  l->mean, l->rstd, NULL, rows, out->c, l->act);
+            break;
+        case L_MAXPOOL:
+            fn_maxpool_backward(din, out->dx, in->x, N, in->h, in->w, in->c, 3, 2, 0, 0, out->h, out->w);
+            break;
+        case L_CONCAT: {
+            int off = 0;
+            for (int k = 0; k < l->n_in; k++) {
+                fn_tbuf *src = &net->bufs[l->in[k]];
+                for (long r = 0; r < rows; r++) {
+                    float *d = src->dx + r * src->c;
+                    const float *g = out->dx + r * out->c + off;
+                    for (int c = 0; c < src->c; c++) d[c] += g[c];
+                }
+                off += src->c;
+            }
+            break;
+        }
+        case L_RESIDUAL:
+            fn_residual_backward(in->dx, net->bufs[l->in[1]].dx, out->dx, out->x, rows * out->c, l->scale, l->act);
+            break;
+        case L_GAP:
+            fn_global_avgpool_backward(in->dx, out->dx, N, in->h * in->w, in->c);
+            break;
+        case L_DROPOUT:
+            fn_dropout_backward(in->dx, out->dx, l->mask, rows * out->c);
+            break;
+        case L_DENSE:
+            fn_dense_backward(in->dx, net->g + net->params[l->pw].offset, NULL, out->dx, in->x,
+                              net->w + net->params[l->pw].offset, N, in->c, out->c);
+            break;
+        case L_L2NORM:
+            fn_l2norm_backward(in->dx, out->dx, in->x, out->x, N, out->c, 1e-10f);
+            break;
+        }
+    }
+}
+
+double fn_trainnet_weight_decay(fn_trainnet *net, float wd, int add_grad) {
+    double s = 0;
+    for (int p = 0; p < net->n_params; p++) {
+        const fn_tparam *t = &net->params[p];
+        if (!t->decay) continue;
+        const float *w = net->w + t->offset;
+        float *g = net->g + t->offset;
+        for (size_t k = 0; k < t->numel; k++) {
+            s += (double)w[k] * w[k];
+            if (add_grad) g[k] += wd * w[k];
+        }
+    }
+    return 0.5 * wd * s;
+}
+
+/* ---------------------------------------------------------------- import / export */
+/* shape of a parameter in facenet-pytorch's layout */
+static int torch_shape(const fn_tparam *t, int64_t shape[4]) {
+    if (t->kind == TN_P_CONV_W) {
+        shape[0] = t->shape[3]; shape[1] = t->shape[2]; shape[2] = t->shape[0]; shape[3] = t->shape[1];
+        return 4;
+    }
+    if (t->kind == TN_P_DENSE_W) { shape[0] = t->shape[1]; shape[1] = t->shape[0]; return 2; }
+    shape[0] = t->shape[0];
+    return 1;
+}
+
+/* internal (HWIO / in,out) <-> torch (OIHW / out,in); to_torch selects the direction */
+static void permute(const fn_tparam *t, const float *src, float *dst, int to_torch) {
+    if (t->kind == TN_P_CONV_W) {
+        int64_t KH = t->shape[0], KW = t->shape[1], CI = t->shape[2], CO = t->shape[3];
+        for (int64_t y = 0; y < KH; y++)
+            for (int64_t x = 0; x < KW; x++)
+                for (int64_t i = 0; i < CI; i++)
+                    for (int64_t o = 0; o < CO; o++) {
+                        size_t hwio = ((y * KW + x) * CI + i) * CO + o, oihw = ((o * CI + i) * KH + y) * KW + x;
+                        if (to_torch) dst[oihw] = src[hwio]; else dst[hwio] = src[oihw];
+                    }
+    } else if (t->kind == TN_P_DENSE_W) {
+        int64_t I = t->shape[0], O = t->shape[1];
+        for (int64_t i = 0; i < I; i++)
+            for (int64_t o = 0; o < O; o++) {
+                if (to_torch) dst[o * I + i] = src[i * O + o]; else dst[i * O + o] = src[o * I + i];
+            }
+    } else memcpy(dst, src, sizeof(float) * t->numel);
+}
+
+fn_status fn_trainnet_export(const fn_trainnet *net, const float *w, fn_tensor_set *ts, char **meta_json) {
+    for (int p = 0; p < net->n_params; p++) {
+        const fn_tparam *t = &net->params[p];
+        int64_t shape[4];
+        int nd = torch_shape(t, shape);
+        float *d = malloc(sizeof(float) * t->numel);
+        if (!d) return fn_fail(FN_ERR_NOMEM, "export: out of memory");
+        permute(t, w + t->offset, d, 1);
+        FN_TRY(fn_tensor_set_add(ts, t->name, FN_F32, nd, shape, d, 1));
+    }
+    for (int s = 0; s < net->n_stats; s++) {
+        const fn_tparam *t = &net->stats[s];
+        float *d = malloc(sizeof(float) * t->numel);
+        if (!d) return fn_fail(FN_ERR_NOMEM, "export: out of memory");
+        memcpy(d, net->stat + t->offset, sizeof(float) * t->numel);
+        FN_TRY(fn_tensor_set_add(ts, t->name, FN_F32, 1, t->shape, d, 1));
+        if (strstr(t->name, ".running_mean")) {
+            /* TF slim fixes the BN scale at 1; facenet-pytorch stores it as weight */
+            char name[96];
+            snprintf(name, sizeof name, "%.*s.weight", (int)(strlen(t->name) - strlen(".running_mean")), t->name);
+            float *one = malloc(sizeof(float) * t->numel);
+            if (!one) return fn_fail(FN_ERR_NOMEM, "export: out of memory");
+            for (size_t k = 0; k < t->numel; k++) one[k] = 1.0f;
+            FN_TRY(fn_tensor_set_add(ts, name, FN_F32, 1, t->shape, one, 1));
+        }
+    }
+    if (meta_json) {
+        char *m = malloc(256);
+        if (!m) return fn_fail(FN_ERR_NOMEM, "export: out of memory");
+        snprintf(m, 256, "{\"arch\":\"inception_resnet_v1\",\"depth\":\"%d,%d,%d\",\"width\":\"%g\","
+                 "\"image_size\":\"%d\",\"dim\":\"%d\"}", net->cfg.depth[0], net->cfg.depth[1],
+                 net->cfg.depth[2], net->cfg.width, net->cfg.image_size, net->cfg.dim);
+        *meta_json = m;
+    }
+    return FN_OK;
+}
+
+fn_status fn_trainnet_import(fn_trainnet *net, const fn_tensor_set *ts) {
+    for (int p = 0; p < net->n_params; p++) {
+        const fn_tparam *t = &net->params[p];
+        int64_t shape[4];
+        int nd = torch_shape(t, shape);
+        const float *src;
+        FN_TRY(fn_tensor_set_get_f32(ts, t->name, nd, shape, &src));
+        permute(t, src, net->w + t->offset, 0);
+    }
+    for (int s = 0; s < net->n_stats; s++) {
+        const fn_tparam *t = &net->stats[s];
+        const float *src;
+        FN_TRY(fn_tensor_set_get_f32(ts, t->name, 1, t->shape, &src));
+        memcpy(net->stat + t->offset, src, sizeof(float) * t->numel);
+    }
+    return FN_OK;
+}
+
+static const char *meta_value(const char *json, const char *key, char *buf, size_t n) {
+    if (!json) return NULL;
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    if (!p) {
+        snprintf(pat, sizeof pat, "\"%s\": \"", key);
+        p = strstr(json, pat);
+        if (!p) return NULL;
+    }
+    p += strlen(pat);
+    size_t k = 0;
+    while (p[k] && p[k] != '"' && k + 1 < n) { buf[k] = p[k]; k++; }
+    buf[k] = 0;
+    return buf;
+}
+
+fn_status fn_trainnet_config_from_model(const fn_tensor_set *ts, fn_trainnet_config *cfg) {
+    char v[64];
+    const fn_tensor *t = fn_tensor_set_find(ts, "conv2d_1a.conv.weight");
+    const fn_tensor *ll = fn_tensor_set_find(ts, "last_linear.weight");
+    if (!t || t->ndim != 4 || !ll || ll->ndim != 2)
+        return fn_fail(FN_ERR_MISSING, "model: not an Inception-ResNet-v1 (conv2d_1a.conv.weight / last_linear.weight missing)");
+    cfg->dim = (int)ll->shape[0];
+    if (meta_value(ts->metadata_json, "width", v, sizeof v)) cfg->width = strtof(v, NULL);
+    else cfg->width = (float)t->shape[0] / 32.0f;
+    if (meta_value(ts->metadata_json, "image_size", v, sizeof v)) cfg->image_size = atoi(v);
+    if (meta_value(ts->metadata_json, "depth", v, sizeof v)) {
+        if (sscanf(v, "%d,%d,%d", &cfg->depth[0], &cfg->depth[1], &cfg->depth[2]) != 3)
+            return fn_fail(FN_ERR_FORMAT, "model: bad depth metadata '%s'", v);
+    } else {
+        const char *stage[3] = {"repeat_1", "repeat_2", "repeat_3"};
+        for (int s = 0; s < 3; s++) {
+            int d = 0;
+            char name[64];
+            for (;;) {
+                snprintf(name, sizeof name, "%s.%d.conv2d.weight", stage[s], d);
+                if (!fn_tensor_set_find(ts, name)) break;
+                d++;
+            }
+            cfg->depth[s] = d;
+        }
+    }
+    return FN_OK;
+}

@@ -1,0 +1,90 @@
+/* trainnet.h — a trainable Inception-ResNet-v1 (facenet/src/models/inception_resnet_v1.py)
+ * whose depth (blocks per stage), channel width and input size are parameters.
+ *
+ * The network is a list of layers over activation buffers (NHWC, contiguous), each with
+ * a value and a gradient. Parameters live in one flat array (and gradients in another of
+ * the same layout) so optimizers and the weight average work on plain vectors. Tensors
+ * are named as facenet-pytorch's state_dict; conv weights are stored HWIO internally and
+ * transposed to OIHW only on export. */
+#ifndef FN_TRAINNET_H
+#define FN_TRAINNET_H
+#include "core.h"
+#include "tensors.h"
+#include "ops/ops_backward.h"
+
+typedef struct {
+    int depth[3];      /* block35, block17, block8 repeats: 5,10,5 in the full network */
+    float width;       /* channel multiplier (1 = full) */
+    int image_size;    /* 160 */
+    int dim;           /* bottleneck / embedding size (128 in train_tripletloss, 512 in the 2018 models) */
+    float keep_prob;   /* dropout before the bottleneck */
+    float bn_decay;    /* 0.995 */
+    float bn_eps;      /* 0.001 */
+} fn_trainnet_config;
+
+void fn_trainnet_config_default(fn_trainnet_config *c);
+
+typedef struct {
+    char name[80];
+    int ndim;
+    int64_t shape[4];   /* internal layout: conv HWIO, dense (in,out), vectors (C) */
+    size_t offset, numel;
+    int decay;          /* L2 weight decay applies (conv / dense weights, not biases or betas) */
+    int kind;           /* TN_P_CONV_W, TN_P_DENSE_W, TN_P_VEC */
+} fn_tparam;
+enum { TN_P_CONV_W = 0, TN_P_DENSE_W = 1, TN_P_VEC = 2 };
+
+typedef struct { int h, w, c; float *x, *dx; } fn_tbuf; /* per image h*w*c; N images */
+
+typedef struct fn_tlayer fn_tlayer;
+
+typedef struct {
+    fn_trainnet_config cfg;
+    fn_tparam *params; int n_params;
+    size_t n_weights;           /* floats in the flat parameter vector */
+    float *w, *g;               /* parameters, gradients */
+    /* batch-norm moving statistics: running_mean then running_var per BN, flat */
+    fn_tparam *stats; int n_stats; size_t n_stat_floats; float *stat;
+    fn_tbuf *bufs; int n_bufs;
+    fn_tlayer *layers; int n_layers;
+    int N;                      /* images the buffers hold */
+    float *ws; size_t ws_size;  /* conv workspace */
+    int input, prelogits, embedding; /* buffer indices */
+    int trunk_channels[3];      /* block35 / block17 / block8 channels (256/896/1792 full) */
+    int layer_cap, buf_cap, param_cap, stat_cap;
+} fn_trainnet;
+
+/* Builds the graph for the config (fails if the image is too small for the stages). */
+fn_status fn_trainnet_create(const fn_trainnet_config *cfg, fn_trainnet **out);
+void fn_trainnet_free(fn_trainnet *net);
+/* Xavier-uniform weights (slim's xavier_initializer: U(±sqrt(6/(fan_in+fan_out)))) drawn
+ * in parameter order from splitmix64(seed + i + 1); biases/betas 0; BN stats 0 / 1. */
+void fn_trainnet_init(fn_trainnet *net, uint64_t seed);
+/* (Re)allocates activations for N images. */
+fn_status fn_trainnet_set_batch(fn_trainnet *net, int N);
+/* x: N images (N, S, S, 3) standardised. train: batch statistics (moving averages
+ * updated), dropout drawn from rng; else moving statistics, no dropout.
+ * Results: net->bufs[net->embedding].x (N, dim, L2-normalised), prelogits before it. */
+fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng);
+/* Clears every activation gradient (call before filling the output gradients). */
+void fn_trainnet_zero_act_grads(fn_trainnet *net);
+/* Backpropagates from the gradients in bufs[embedding].dx and bufs[prelogits].dx into
+ * net->g (added: clear net->g once per step). Needs the preceding training forward. */
+void fn_trainnet_backward(fn_trainnet *net);
+/* L2 regularisation loss wd * sum(w^2) / 2 over decayed tensors (tf.nn.l2_loss); when
+ * add_grad, adds wd * w into net->g. */
+double fn_trainnet_weight_decay(fn_trainnet *net, float wd, int add_grad);
+const fn_tparam *fn_trainnet_find(const fn_trainnet *net, const char *name);
+
+/* Export to facenet-pytorch names and layouts (conv OIHW, last_linear [dim, C], bn.weight
+ * ones, num_batches_tracked), from the weights w (pass net->w or an averaged copy), into
+ * ts. Adds metadata keys to *meta_json (malloc'd JSON object): arch, depth, width,
+ * image_size, dim. */
+fn_status fn_trainnet_export(const fn_trainnet *net, const float *w, fn_tensor_set *ts, char **meta_json);
+/* Loads weights (and BN statistics) from a tensor set with facenet-pytorch names;
+ * tensors must exist with matching shapes. Leaves net->w / net->stat filled. */
+fn_status fn_trainnet_import(fn_trainnet *net, const fn_tensor_set *ts);
+/* Reads depth/width/image_size/dim from a model's metadata (or infers depth from the
+ * names and width from the shapes); fields not found keep their values in cfg. */
+fn_status fn_trainnet_config_from_model(const fn_tensor_set *ts, fn_trainnet_config *cfg);
+#endif
