@@ -56,6 +56,13 @@ fn_weights_format fn_weights_detect(const uint8_t *data, size_t size) {
     return FN_WFMT_UNKNOWN;
 }
 
+const char *fn_weights_guess_arch(const fn_tensor_set *s) {
+    if (fn_tensor_set_find(s, "conv2d_1a.conv.weight")) return "inception_resnet_v1";
+    if (fn_tensor_set_find(s, "pnet.conv1.weight") || fn_tensor_set_find(s, "rnet.conv1.weight") || fn_tensor_set_find(s, "onet.conv1.weight")) return "mtcnn";
+    if (fn_tensor_set_find(s, "conv32_down/conv/filters")) return "dlib_resnet";
+    return "unknown";
+}
+
 fn_status fn_tensor_set_take(fn_tensor_set *dst, fn_tensor_set *src, int i, const char *name) {
     fn_tensor *t = &src->t[i];
     void *data = t->data;
@@ -95,6 +102,7 @@ static int has_prefix(const fn_tensor_set *s, const char *prefix) {
 }
 
 static const char *net_prefix[3] = { "pnet", "rnet", "onet" };
+static fn_status weights_load(const char *path, fn_tensor_set *out, const char *arch, int to_f32);
 
 /* Applies the arch's name mapping to a freshly parsed set (in is consumed). */
 static fn_status map_names(fn_weights_format fmt, fn_tensor_set *in, fn_tensor_set *out, const char *arch) {
@@ -137,6 +145,14 @@ static fn_status map_names(fn_weights_format fmt, fn_tensor_set *in, fn_tensor_s
 }
 
 fn_status fn_weights_load(const char *path, fn_tensor_set *out, const char *arch) {
+    return weights_load(path, out, arch, 1);
+}
+
+fn_status fn_weights_load_raw(const char *path, fn_tensor_set *out) {
+    return weights_load(path, out, "none", 0);
+}
+
+static fn_status weights_load(const char *path, fn_tensor_set *out, const char *arch, int to_f32) {
     fn_tensor_set_init(out);
     if (!arch) arch = "auto";
     if (strcmp(arch, "auto") && strcmp(arch, "mtcnn") && strcmp(arch, "inception_resnet_v1") && strcmp(arch, "dlib_resnet") && strcmp(arch, "none"))
@@ -144,7 +160,7 @@ fn_status fn_weights_load(const char *path, fn_tensor_set *out, const char *arch
     struct stat st;
     if (stat(path, &st) != 0) return fn_fail(FN_ERR_IO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) {
-        if (!strcmp(arch, "auto") || !strcmp(arch, "mtcnn")) return fn_mtcnn_weights_load(path, out);
+        if (strcmp(arch, "inception_resnet_v1") && strcmp(arch, "dlib_resnet")) return fn_mtcnn_weights_load(path, out);
         return fn_fail(FN_ERR_ARG, "%s: is a folder (only MTCNN weights come as a folder)", path);
     }
     uint8_t *data;
@@ -174,7 +190,7 @@ fn_status fn_weights_load(const char *path, fn_tensor_set *out, const char *arch
     free(data);
     if (!s) s = map_names(fmt, &raw, out, arch);
     fn_tensor_set_free(&raw);
-    if (!s) s = fn_tensor_set_to_f32(out);
+    if (!s && to_f32) s = fn_tensor_set_to_f32(out);
     if (s) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", fn_last_error());
