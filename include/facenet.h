@@ -301,6 +301,7 @@ const char *fn_classifier_class_name(const fn_classifier *c, int k);
 const char *fn_classifier_model_id(const fn_classifier *c);
 /* FN_ERR_MISMATCH (with both ids in the message) unless model is the one it was trained with. */
 fn_status fn_classifier_check_model(const fn_classifier *c, const fn_model *model);
+fn_status fn_classifier_check_model_id(const fn_classifier *c, const char *model_id, int dim);
 /* emb: n × dim. A face whose nearest enrolled embedding is farther than unknown_threshold
  * (Euclidean) gets label -1; unknown_threshold <= 0 disables rejection.
  * probs: n × n_classes or NULL. */

@@ -172,13 +172,16 @@ done:
     return FN_OK;
 }
 
-fn_status fn_classifier_check_model(const fn_classifier *c, const fn_model *model) {
-    const char *id = fn_model_id(model);
-    if (fn_model_dim(model) != c->dim || !id || strcmp(id, c->model_id) != 0)
-        return fn_fail(FN_ERR_MISMATCH, "the classifier was trained with model %s (%d-d) but the model given is %s (%d-d, %s); "
+fn_status fn_classifier_check_model_id(const fn_classifier *c, const char *model_id, int dim) {
+    if (dim != c->dim || !model_id || strcmp(model_id, c->model_id) != 0)
+        return fn_fail(FN_ERR_MISMATCH, "the classifier was trained with model %s (%d-d), not with %s (%d-d); "
                        "retrain it with this model or pass --model with the original one",
-                       c->model_id, c->dim, id ? id : "?", fn_model_dim(model), fn_model_arch(model));
+                       c->model_id, c->dim, model_id ? model_id : "?", dim);
     return FN_OK;
+}
+
+fn_status fn_classifier_check_model(const fn_classifier *c, const fn_model *model) {
+    return fn_classifier_check_model_id(c, fn_model_id(model), fn_model_dim(model));
 }
 
 fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,
