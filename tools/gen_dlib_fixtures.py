@@ -9,15 +9,22 @@ need no pyramid (at most 2 image pixels per chip pixel) are used, so the C fn_al
 must reproduce these chips up to decoder/rounding differences.
 
 Writes tests/fixtures/dlib/chip_<i>.png and chips.json (source image, landmarks, the
-similarity). Then run tools/faceapi_reference/run.sh to compute face-api's descriptors.
+similarity). Then `node tools/faceapi_reference/descriptors.js` computes face-api's
+descriptors of those chips (tests/fixtures/dlib/descriptors.json).
+
+`tfjs` mode writes tests/fixtures/tfjs/: a small TF.js manifest (two groups, a tensor split
+across two shards, uint8/uint16 affine, float16, float32, int32 and an empty tensor) and
+expected.json with the values NumPy dequantises them to (float64 q*scale+min, then float32
+as TF.js stores them).
 Usage: /usr/bin/python3 tools/gen_dlib_fixtures.py [SHARED_DIR]
+       /usr/bin/python3 tools/gen_dlib_fixtures.py tfjs
 """
 import json, os, sys
 import numpy as np
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared")
+SHARED = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "tfjs" else os.path.join(ROOT, "..", "shared")
 OUT = os.path.join(ROOT, "tests", "fixtures", "dlib")
 SIZE, PADDING = 150, 0.25
 
@@ -96,5 +103,49 @@ def main():
               open(os.path.join(OUT, "chips.json"), "w"), indent=1)
 
 
+def tfjs_fixture():
+    out = os.path.join(ROOT, "tests", "fixtures", "tfjs")
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(8)
+    u8 = rng.integers(0, 256, size=(2, 3), dtype=np.uint8)
+    f32 = rng.standard_normal(4).astype(np.float32)
+    f16 = np.array([1.5, -0.000123, 65504.0, -3e-6], dtype=np.float16)  # the last is subnormal
+    u16 = rng.integers(0, 65536, size=(2, 2), dtype=np.uint16)
+    i32 = np.array([7, -3, 123456], dtype=np.int32)
+    s8, m8 = 0.0123, -1.25
+    s16, m16 = 3.1e-5, -0.75
+    group0 = u8.tobytes() + f32.astype("<f4").tobytes() + f16.astype("<f2").tobytes()
+    group1 = u16.astype("<u2").tobytes() + i32.astype("<i4").tobytes()
+    cut = 8  # the first shard ends inside the float32 tensor
+    open(os.path.join(out, "group1-shard1of2.bin"), "wb").write(group0[:cut])
+    open(os.path.join(out, "group1-shard2of2.bin"), "wb").write(group0[cut:])
+    open(os.path.join(out, "group2-shard1of1.bin"), "wb").write(group1)
+    manifest = [
+        {"paths": ["group1-shard1of2.bin", "group1-shard2of2.bin"], "weights": [
+            {"name": "layer/u8", "shape": [2, 3], "dtype": "float32",
+             "quantization": {"dtype": "uint8", "scale": s8, "min": m8}},
+            {"name": "layer/f32", "shape": [4], "dtype": "float32"},
+            {"name": "layer/f16", "shape": [4], "dtype": "float32", "quantization": {"dtype": "float16"}}]},
+        {"paths": ["group2-shard1of1.bin"], "weights": [
+            {"name": "other/u16", "shape": [2, 2], "dtype": "float32",
+             "quantization": {"dtype": "uint16", "scale": s16, "min": m16}},
+            {"name": "other/i32", "shape": [3], "dtype": "int32"},
+            {"name": "other/empty", "shape": [0, 5], "dtype": "float32"}]},
+    ]
+    json.dump(manifest, open(os.path.join(out, "weights_manifest.json"), "w"), indent=1)
+    f = lambda a: [float(v) for v in np.asarray(a).ravel()]
+    expected = {
+        "layer/u8": f((u8.astype(np.float64) * s8 + m8).astype(np.float32)),
+        "layer/f32": f(f32), "layer/f16": f(f16.astype(np.float32)),
+        "other/u16": f((u16.astype(np.float64) * s16 + m16).astype(np.float32)),
+        "other/i32": [int(v) for v in i32], "other/empty": [],
+    }
+    json.dump(expected, open(os.path.join(out, "expected.json"), "w"), indent=1)
+    print("wrote", out)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "tfjs":
+        tfjs_fixture()
+    else:
+        main()
