@@ -109,6 +109,8 @@ fn_status fn_image_save_png(const char *path, const fn_image *img) {
         goto done;
     }
     png_init_io(e->png, e->af.f);
+    /* zlib level 3: about 2x faster than the default 6 for ~5% larger crops and drawings */
+    png_set_compression_level(e->png, 3);
     png_set_IHDR(e->png, e->info, (png_uint_32)img->w, (png_uint_32)img->h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(e->png, e->info);

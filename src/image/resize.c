@@ -79,18 +79,21 @@ static void resample_horizontal(const uint8_t *src, int sw, int h, uint8_t *dst,
     }
 }
 
-/* src (sh, w, 3) → dst (dh, w, 3) */
-static void resample_vertical(const uint8_t *src, int w, uint8_t *dst, int dh, const resample_coeffs *rc) {
+/* src (sh, w, 3) → dst (dh, w, 3). Accumulates whole rows (tap by tap) so the inner loop is
+ * contiguous and vectorises; acc holds w*3 int32 sums. */
+static void resample_vertical(const uint8_t *src, int w, uint8_t *dst, int dh, const resample_coeffs *rc, int32_t *acc) {
     const size_t row = (size_t)w * 3;
     for (int yy = 0; yy < dh; yy++) {
         int ymin = rc->bounds[yy * 2], n = rc->bounds[yy * 2 + 1];
         const int32_t *k = rc->k + (size_t)yy * rc->ksize;
-        uint8_t *o = dst + (size_t)yy * row;
-        for (size_t i = 0; i < row; i++) {
-            int32_t s = 1 << (PRECISION_BITS - 1);
-            for (int y = 0; y < n; y++) s += src[(size_t)(y + ymin) * row + i] * k[y];
-            o[i] = clip8(s);
+        for (size_t i = 0; i < row; i++) acc[i] = 1 << (PRECISION_BITS - 1);
+        for (int y = 0; y < n; y++) {
+            const uint8_t *in = src + (size_t)(y + ymin) * row;
+            const int32_t ky = k[y];
+            for (size_t i = 0; i < row; i++) acc[i] += in[i] * ky;
         }
+        uint8_t *o = dst + (size_t)yy * row;
+        for (size_t i = 0; i < row; i++) o[i] = clip8(acc[i]);
     }
 }
 
@@ -107,6 +110,7 @@ fn_status fn_image_resize(const fn_image *src, int w, int h, fn_image *out) {
     }
     resample_coeffs ch = {0}, cv = {0};
     uint8_t *tmp = NULL;
+    int32_t *acc = NULL;
     fn_status s = FN_OK;
     if (w != src->w && h != src->h) {
         size_t n;
@@ -119,11 +123,13 @@ fn_status fn_image_resize(const fn_image *src, int w, int h, fn_image *out) {
     }
     if (h != src->h) {
         if ((s = coeffs_build(src->h, h, &cv)) != FN_OK) goto done;
-        resample_vertical(w != src->w ? tmp : src->rgb, w, out->rgb, h, &cv);
+        if (!(acc = malloc(sizeof(int32_t) * (size_t)w * 3))) { s = fn_fail(FN_ERR_NOMEM, "resize: out of memory"); goto done; }
+        resample_vertical(w != src->w ? tmp : src->rgb, w, out->rgb, h, &cv, acc);
     }
 done:
     coeffs_free(&ch); coeffs_free(&cv);
     fn_free(tmp);
+    free(acc);
     if (s != FN_OK) fn_image_free(out);
     return s;
 }
