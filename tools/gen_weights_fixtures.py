@@ -25,6 +25,9 @@ tests/fixtures/weights/
                                   permute(3,2,0,1), linear transpose, bn weight = 1).
   evil_global.pkl                 a protocol-2 pickle calling os.system (GLOBAL opcode, written by
                                   hand, never executed); evil_zip.pt the same as data.pkl in a zip.
+  bad_shape.pt, bad_stride.pt,    zip .pt whose pickle (written by pickle.Pickler with a storage
+  bad_offset.pt, neg_stride.pt    persistent id, as torch does) describes impossible tensor views;
+  compressed.pt                   torch_zip.pt re-packed with deflate (refused: stored only).
   irv1_shared.pt                  a full facenet-pytorch InceptionResnetV1 state_dict (714 entries,
                                   names/shapes from tests/fixtures/irv1/params.txt, D = 512) saved
                                   with torch (zip) where every tensor is a view of one of five small
@@ -301,6 +304,46 @@ def evil_cases():
         z.writestr('archive/version', '3\n')
 
 
+def bad_torch_cases():
+    """Zip .pt files whose data.pkl is written by pickle itself (protocol 2) with a
+    persistent storage id, like torch.save, but with impossible tensor geometry."""
+    import collections
+
+    class FakeStorage:
+        pass
+
+    class FakeTensor:
+        def __init__(self, offset, size, stride):
+            self.args = (offset, size, stride)
+
+        def __reduce__(self):
+            o, sz, st = self.args
+            return (torch._utils._rebuild_tensor_v2, (FakeStorage(), o, sz, st, False, collections.OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ('storage', torch.FloatStorage, '0', 'cpu', 4) if isinstance(obj, FakeStorage) else None
+
+    cases = {
+        'bad_shape.pt': FakeTensor(0, (1 << 31, 1 << 31, 1 << 31), (1, 1, 1)),   # 2^93 elements
+        'bad_stride.pt': FakeTensor(0, (2, 2), (4, 1)),                          # reaches element 5 of 4
+        'bad_offset.pt': FakeTensor(100, (2,), (1,)),                            # offset past the storage
+        'neg_stride.pt': FakeTensor(3, (2,), (-1,)),                             # torch never writes these
+    }
+    for fname, t in cases.items():
+        buf = io.BytesIO()
+        Pickler(buf, protocol=2).dump(collections.OrderedDict([('w', t)]))
+        with zipfile.ZipFile(os.path.join(OUT, fname), 'w', zipfile.ZIP_STORED) as z:
+            z.writestr('archive/data.pkl', buf.getvalue())
+            z.writestr('archive/data/0', struct.pack('<4f', 1, 2, 3, 4))
+            z.writestr('archive/version', '3\n')
+    # a real torch.save archive re-packed with deflate: must be refused (stored entries only)
+    src = zipfile.ZipFile(os.path.join(OUT, 'torch_zip.pt'))
+    with zipfile.ZipFile(os.path.join(OUT, 'compressed.pt'), 'w', zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info.filename))
+
+
 def irv1_pattern():
     W = np.array([((k * 40503 + 12345) % 65536 - 32768) / 2097152 for k in range(8192)], np.float32)
     G = np.array([1 + ((k * 37) % 64 - 32) / 256 for k in range(2048)], np.float32)
@@ -345,6 +388,7 @@ def main():
     npy_cases()
     graphdef_cases(graphdef_classes())
     evil_cases()
+    bad_torch_cases()
     irv1_cases()
     for f in sorted(os.listdir(OUT)):
         print('%-36s %8d bytes' % (f, os.path.getsize(os.path.join(OUT, f))))

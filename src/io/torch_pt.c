@@ -142,9 +142,10 @@ static fn_status load_legacy(const uint8_t *data, size_t size, fn_tensor_set *ou
     for (int k = 0; k < 5 && !st; k++) {
         st = pk_load(&vm, data + off, size - off, &v[k], &used);
         if (!st) off += used;
+        if (!st && k == 0 && (v[0]->kind != PK_BIGINT || v[0]->len != 10 || memcmp(v[0]->str, legacy_magic, 10)))
+            st = fn_fail(FN_ERR_FORMAT, "torch: bad legacy magic number (not a torch.save file)");
     }
     if (st) goto done;
-    if (v[0]->kind != PK_BIGINT || v[0]->len != 10 || memcmp(v[0]->str, legacy_magic, 10)) { st = fn_fail(FN_ERR_FORMAT, "torch: bad legacy magic number"); goto done; }
     if (v[1]->kind != PK_INT || v[1]->i != 1001) { st = fn_fail(FN_ERR_UNSUPPORTED, "torch: legacy protocol version %lld (expected 1001)", (long long)v[1]->i); goto done; }
     if (v[2]->kind == PK_DICT)
         for (int i = 0; i + 1 < v[2]->n; i += 2)
