@@ -65,7 +65,12 @@ typedef struct {
 #define FN_IMAGE_MAX_DIM 32768
 #define FN_IMAGE_MAX_PIXELS (256u * 1024u * 1024u)
 
-/* Decode JPEG/PNG/PGM/PPM/BMP/GIF by content. exif_rotate: apply JPEG EXIF orientation. */
+/* Decode JPEG/PNG/PGM/PPM/BMP/GIF by content (magic bytes, not the extension) to 8-bit
+ * RGB: grey expanded, alpha dropped, 16-bit samples reduced to 8, GIF's first frame.
+ * exif_rotate: apply the JPEG EXIF orientation (1..8) as PIL's ImageOps.exif_transpose.
+ * Errors: FN_ERR_FORMAT (corrupt, truncated, unknown), FN_ERR_LIMIT (a side above
+ * FN_IMAGE_MAX_DIM or more than FN_IMAGE_MAX_PIXELS pixels: checked before allocating),
+ * FN_ERR_UNSUPPORTED (e.g. RLE BMP). On error *out is {0, 0, NULL}. */
 fn_status fn_image_load(const char *path, int exif_rotate, fn_image *out);
 fn_status fn_image_decode(const uint8_t *data, size_t size, int exif_rotate, fn_image *out);
 fn_status fn_image_save_png(const char *path, const fn_image *img);  /* atomic */
