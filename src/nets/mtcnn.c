@@ -7,12 +7,12 @@
 
 /* ------------------------------------------------------------------ weights */
 
-typedef struct { float *next, *end; } bump;
+/* Bump allocation in two passes: the first (base NULL) only counts floats. */
+typedef struct { float *base; size_t used; } bump;
 
 static float *take(bump *b, size_t n) {
-    float *p = b->next;
-    FN_ASSERT(b->next + n <= b->end);
-    b->next += n;
+    float *p = b->base ? b->base + b->used : NULL;
+    b->used += n;
     return p;
 }
 
@@ -71,10 +71,14 @@ static fn_status read_prelu(const fn_tensor_set *ts, const char *name, int c, fl
     return FN_OK;
 }
 
-static void conv_alloc(bump *b, mtcnn_conv *c, int k, int cin, int cout) {
-    c->kh = c->kw = k; c->cin = cin; c->cout = cout;
-    c->w = take(b, (size_t)k * k * cin * cout);
-    c->b = take(b, cout);
+/* A conv whose outputs are padded to cpad channels (zero weights, bias and PReLU slope, so
+ * the padding stays exactly 0) for the direct kernels below. */
+static void conv_alloc(bump *b, mtcnn_conv *c, int k, int cin, int cout, int cpad) {
+    FN_ASSERT(cout <= cpad);
+    c->kh = c->kw = k; c->cin = cin; c->cout = cpad;
+    c->w = take(b, (size_t)k * k * cin * cpad);
+    c->b = take(b, cpad);
+    c->alpha = take(b, cpad);
 }
 
 static void dense_alloc(bump *b, mtcnn_dense *d, int cin, int cout) {
@@ -83,81 +87,66 @@ static void dense_alloc(bump *b, mtcnn_dense *d, int cin, int cout) {
     d->b = take(b, cout);
 }
 
-static fn_status conv_read(const fn_tensor_set *ts, const char *name, mtcnn_conv *c) {
-    return read_conv(ts, name, c->cout, c->cin, c->kh, c->w, c->cout, 0, c->b);
+static void layout(mtcnn_nets *n, bump *b) {
+    conv_alloc(b, &n->p1, 3, 3, 10, 16);
+    conv_alloc(b, &n->p2, 3, 10, 16, 16);
+    conv_alloc(b, &n->p3, 3, 16, 32, 32);
+    dense_alloc(b, &n->p_head, 32, 6);
+    conv_alloc(b, &n->r1, 3, 3, 28, 32);
+    conv_alloc(b, &n->r2, 3, 28, 48, 48);
+    conv_alloc(b, &n->r3, 2, 48, 64, 64);
+    dense_alloc(b, &n->r4, 576, 128);
+    n->r_a4 = take(b, 128);
+    dense_alloc(b, &n->r_head, 128, 6);
+    conv_alloc(b, &n->o1, 3, 3, 32, 32);
+    conv_alloc(b, &n->o2, 3, 32, 64, 64);
+    conv_alloc(b, &n->o3, 3, 64, 64, 64);
+    conv_alloc(b, &n->o4, 2, 64, 128, 128);
+    dense_alloc(b, &n->o5, 1152, 256);
+    n->o_a5 = take(b, 256);
+    dense_alloc(b, &n->o_head, 256, 16);
+}
+
+static fn_status conv_read(const fn_tensor_set *ts, const char *name, const char *prelu,
+                           int cout, mtcnn_conv *c) {
+    FN_TRY(read_conv(ts, name, cout, c->cin, c->kh, c->w, c->cout, 0, c->b));
+    return read_prelu(ts, prelu, cout, c->alpha);
 }
 
 fn_status mtcnn_nets_init(mtcnn_nets *n, const fn_tensor_set *ts) {
     memset(n, 0, sizeof *n);
-    /* every canonical tensor, converted, in one block (fused heads hold the same counts) */
-    static const size_t total =
-        (27 * 10 + 10) + (90 * 16 + 16) + (144 * 32 + 32) + (32 * 6 + 6) + (10 + 16 + 32) +
-        (27 * 28 + 28) + (252 * 48 + 48) + (192 * 64 + 64) + (576 * 128 + 128) + (128 * 6 + 6) +
-        (28 + 48 + 64 + 128) +
-        (27 * 32 + 32) + (288 * 64 + 64) + (576 * 64 + 64) + (256 * 128 + 128) +
-        (1152 * 256 + 256) + (256 * 16 + 16) + (32 + 64 + 64 + 128 + 256);
-    n->mem = fn_malloc(sizeof(float) * total);
+    bump count = { NULL, 0 };
+    layout(n, &count);
+    n->mem = fn_calloc(count.used, sizeof(float)); /* zero: the channel padding */
     if (!n->mem) return FN_ERR_NOMEM;
-    bump b = { n->mem, n->mem + total };
-
-    conv_alloc(&b, &n->p1, 3, 3, 10);
-    conv_alloc(&b, &n->p2, 3, 10, 16);
-    conv_alloc(&b, &n->p3, 3, 16, 32);
-    conv_alloc(&b, &n->p_head, 1, 32, 6);
-    n->p_a1 = take(&b, 10); n->p_a2 = take(&b, 16); n->p_a3 = take(&b, 32);
-
-    conv_alloc(&b, &n->r1, 3, 3, 28);
-    conv_alloc(&b, &n->r2, 3, 28, 48);
-    conv_alloc(&b, &n->r3, 2, 48, 64);
-    dense_alloc(&b, &n->r4, 576, 128);
-    dense_alloc(&b, &n->r_head, 128, 6);
-    n->r_a1 = take(&b, 28); n->r_a2 = take(&b, 48); n->r_a3 = take(&b, 64); n->r_a4 = take(&b, 128);
-
-    conv_alloc(&b, &n->o1, 3, 3, 32);
-    conv_alloc(&b, &n->o2, 3, 32, 64);
-    conv_alloc(&b, &n->o3, 3, 64, 64);
-    conv_alloc(&b, &n->o4, 2, 64, 128);
-    dense_alloc(&b, &n->o5, 1152, 256);
-    dense_alloc(&b, &n->o_head, 256, 16);
-    n->o_a1 = take(&b, 32); n->o_a2 = take(&b, 64); n->o_a3 = take(&b, 64);
-    n->o_a4 = take(&b, 128); n->o_a5 = take(&b, 256);
-    FN_ASSERT(b.next == b.end);
+    bump b = { n->mem, 0 };
+    layout(n, &b);
 
     fn_status s = FN_OK;
 #define R(x) do { if (s == FN_OK) s = (x); } while (0)
-    R(conv_read(ts, "pnet.conv1", &n->p1));
-    R(conv_read(ts, "pnet.conv2", &n->p2));
-    R(conv_read(ts, "pnet.conv3", &n->p3));
+    R(conv_read(ts, "pnet.conv1", "pnet.prelu1", 10, &n->p1));
+    R(conv_read(ts, "pnet.conv2", "pnet.prelu2", 16, &n->p2));
+    R(conv_read(ts, "pnet.conv3", "pnet.prelu3", 32, &n->p3));
     R(read_conv(ts, "pnet.conv4_1", 2, 32, 1, n->p_head.w, 6, 0, n->p_head.b));
     R(read_conv(ts, "pnet.conv4_2", 4, 32, 1, n->p_head.w, 6, 2, n->p_head.b));
-    R(read_prelu(ts, "pnet.prelu1", 10, n->p_a1));
-    R(read_prelu(ts, "pnet.prelu2", 16, n->p_a2));
-    R(read_prelu(ts, "pnet.prelu3", 32, n->p_a3));
 
-    R(conv_read(ts, "rnet.conv1", &n->r1));
-    R(conv_read(ts, "rnet.conv2", &n->r2));
-    R(conv_read(ts, "rnet.conv3", &n->r3));
+    R(conv_read(ts, "rnet.conv1", "rnet.prelu1", 28, &n->r1));
+    R(conv_read(ts, "rnet.conv2", "rnet.prelu2", 48, &n->r2));
+    R(conv_read(ts, "rnet.conv3", "rnet.prelu3", 64, &n->r3));
     R(read_dense(ts, "rnet.dense4", 128, 576, 3, 3, n->r4.w, 128, 0, n->r4.b));
+    R(read_prelu(ts, "rnet.prelu4", 128, n->r_a4));
     R(read_dense(ts, "rnet.dense5_1", 2, 128, 0, 0, n->r_head.w, 6, 0, n->r_head.b));
     R(read_dense(ts, "rnet.dense5_2", 4, 128, 0, 0, n->r_head.w, 6, 2, n->r_head.b));
-    R(read_prelu(ts, "rnet.prelu1", 28, n->r_a1));
-    R(read_prelu(ts, "rnet.prelu2", 48, n->r_a2));
-    R(read_prelu(ts, "rnet.prelu3", 64, n->r_a3));
-    R(read_prelu(ts, "rnet.prelu4", 128, n->r_a4));
 
-    R(conv_read(ts, "onet.conv1", &n->o1));
-    R(conv_read(ts, "onet.conv2", &n->o2));
-    R(conv_read(ts, "onet.conv3", &n->o3));
-    R(conv_read(ts, "onet.conv4", &n->o4));
+    R(conv_read(ts, "onet.conv1", "onet.prelu1", 32, &n->o1));
+    R(conv_read(ts, "onet.conv2", "onet.prelu2", 64, &n->o2));
+    R(conv_read(ts, "onet.conv3", "onet.prelu3", 64, &n->o3));
+    R(conv_read(ts, "onet.conv4", "onet.prelu4", 128, &n->o4));
     R(read_dense(ts, "onet.dense5", 256, 1152, 3, 3, n->o5.w, 256, 0, n->o5.b));
+    R(read_prelu(ts, "onet.prelu5", 256, n->o_a5));
     R(read_dense(ts, "onet.dense6_1", 2, 256, 0, 0, n->o_head.w, 16, 0, n->o_head.b));
     R(read_dense(ts, "onet.dense6_2", 4, 256, 0, 0, n->o_head.w, 16, 2, n->o_head.b));
     R(read_dense(ts, "onet.dense6_3", 10, 256, 0, 0, n->o_head.w, 16, 6, n->o_head.b));
-    R(read_prelu(ts, "onet.prelu1", 32, n->o_a1));
-    R(read_prelu(ts, "onet.prelu2", 64, n->o_a2));
-    R(read_prelu(ts, "onet.prelu3", 64, n->o_a3));
-    R(read_prelu(ts, "onet.prelu4", 128, n->o_a4));
-    R(read_prelu(ts, "onet.prelu5", 256, n->o_a5));
 #undef R
     if (s != FN_OK) mtcnn_nets_free(n);
     return s;
@@ -171,29 +160,83 @@ void mtcnn_nets_free(mtcnn_nets *n) {
 
 /* ------------------------------------------------------------------ layers */
 
-/* Reusable scratch for one forward: grows as needed. */
-typedef struct { float *p; size_t cap; } scratch;
+/* Direct VALID convolution, stride 1, with bias and PReLU fused:
+ * out (N,H-k+1,W-k+1,COUT) = prelu(conv(in (N,H,W,[ldi]), w (k,k,cin,COUT)) + b).
+ * Each block keeps PB output pixels x COUT channels in vector registers (8-float GCC
+ * vectors) and reuses every weight load PB times: MTCNN's small channel counts (10..128)
+ * make im2col + GEMM spend most of its time copying. */
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef int v8i __attribute__((vector_size(32), aligned(4)));
 
-static float *scratch_get(scratch *s, size_t n) {
-    if (n <= s->cap) return s->p;
-    fn_free(s->p);
-    s->p = fn_malloc(sizeof(float) * (n ? n : 1));
-    s->cap = s->p ? n : 0;
-    return s->p;
+#define DEFINE_CONV_DIRECT(COUT, PB)                                                          \
+static inline __attribute__((always_inline)) void conv_block_##COUT(                           \
+        float *o, const float *img, int ldi, int W, int oy, int ox, int cin, int k,             \
+        const float *w, const float *b, const float *alpha, const int np) {                     \
+    enum { NV = COUT / 8 };                                                                     \
+    v8f acc[PB][NV];                                                                            \
+    for (int p = 0; p < np; p++)                                                                \
+        for (int j = 0; j < NV; j++) acc[p][j] = *(const v8f *)(b + 8 * j);                    \
+    for (int ky = 0; ky < k; ky++)                                                              \
+        for (int kx = 0; kx < k; kx++) {                                                        \
+            const float *wk = w + (size_t)(ky * k + kx) * cin * COUT;                           \
+            const float *ip = img + ((size_t)(oy + ky) * W + ox + kx) * ldi;                    \
+            for (int ci = 0; ci < cin; ci++) {                                                  \
+                v8f wv[NV];                                                                     \
+                for (int j = 0; j < NV; j++) wv[j] = *(const v8f *)(wk + (size_t)ci * COUT + 8 * j); \
+                for (int p = 0; p < np; p++) {                                                  \
+                    const v8f a = (v8f){ 0 } + ip[(size_t)p * ldi + ci];                        \
+                    for (int j = 0; j < NV; j++) acc[p][j] += a * wv[j];                        \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    for (int j = 0; j < NV; j++) {                                                              \
+        const v8f al = *(const v8f *)(alpha + 8 * j), zero = { 0 };                             \
+        for (int p = 0; p < np; p++) {                                                          \
+            v8f v = acc[p][j];                                                                  \
+            const v8i pos = v > zero; /* PReLU: v where v > 0, else alpha * v */                \
+            *(v8f *)(o + p * COUT + 8 * j) = (v8f)(((v8i)v & pos) | ((v8i)(v * al) & ~pos));    \
+        }                                                                                       \
+    }                                                                                           \
+}                                                                                               \
+static void conv_direct_##COUT(float *out, const float *in, int ldi, int N, int H, int W,       \
+                               int cin, int k, const float *w, const float *b,                  \
+                               const float *alpha) {                                            \
+    const int OH = H - k + 1, OW = W - k + 1;                                                   \
+    const long rows = (long)N * OH, work = rows * OW * cin * k * k * COUT;                      \
+    _Pragma("omp parallel for schedule(static) if (work > 1000000)")                            \
+    for (long r = 0; r < rows; r++) {                                                           \
+        const int n = (int)(r / OH), oy = (int)(r % OH);                                        \
+        const float *img = in + (size_t)n * H * W * ldi;                                        \
+        float *orow = out + (size_t)r * OW * COUT;                                              \
+        int ox = 0;                                                                             \
+        for (; ox + PB <= OW; ox += PB)                                                         \
+            conv_block_##COUT(orow + (size_t)ox * COUT, img, ldi, W, oy, ox, cin, k, w, b,      \
+                              alpha, PB);                                                       \
+        for (; ox < OW; ox++)                                                                   \
+            conv_block_##COUT(orow + (size_t)ox * COUT, img, ldi, W, oy, ox, cin, k, w, b,      \
+                              alpha, 1);                                                        \
+    }                                                                                           \
 }
 
-/* out (N,H-k+1,W-k+1,cout) = prelu(conv_valid(in (N,H,W,cin))) */
-static fn_status conv_prelu_forward(float *out, const float *in, int N, int H, int W,
-                                    const mtcnn_conv *c, const float *alpha, scratch *ws,
-                                    int *OH, int *OW) {
-    fn_conv_shape s;
-    fn_conv_shape_init(&s, N, H, W, c->cin, c->cout, c->kh, c->kw, 1, 1, FN_PAD_VALID);
-    float *work = scratch_get(ws, fn_conv2d_workspace(&s));
-    if (!work) return FN_ERR_NOMEM;
-    fn_conv2d_forward(out, c->cout, in, c->cin, c->w, c->b, &s, FN_ACT_NONE, work);
-    if (alpha) fn_prelu_forward(out, (long)N * s.OH * s.OW, c->cout, c->cout, alpha);
-    *OH = s.OH; *OW = s.OW;
-    return FN_OK;
+DEFINE_CONV_DIRECT(16, 8)
+DEFINE_CONV_DIRECT(32, 4)
+DEFINE_CONV_DIRECT(48, 3)
+DEFINE_CONV_DIRECT(64, 2)
+DEFINE_CONV_DIRECT(128, 1)
+
+/* out (N,H-k+1,W-k+1,c->cout) = prelu(conv_valid(in (N,H,W,[ldi]))) */
+static void conv_prelu_forward(float *out, const float *in, int ldi, int N, int H, int W,
+                               const mtcnn_conv *c, int *OH, int *OW) {
+    switch (c->cout) {
+    case 16: conv_direct_16(out, in, ldi, N, H, W, c->cin, c->kh, c->w, c->b, c->alpha); break;
+    case 32: conv_direct_32(out, in, ldi, N, H, W, c->cin, c->kh, c->w, c->b, c->alpha); break;
+    case 48: conv_direct_48(out, in, ldi, N, H, W, c->cin, c->kh, c->w, c->b, c->alpha); break;
+    case 64: conv_direct_64(out, in, ldi, N, H, W, c->cin, c->kh, c->w, c->b, c->alpha); break;
+    case 128: conv_direct_128(out, in, ldi, N, H, W, c->cin, c->kh, c->w, c->b, c->alpha); break;
+    default: FN_ASSERT(!"unsupported padded channel count");
+    }
+    *OH = H - c->kh + 1;
+    *OW = W - c->kw + 1;
 }
 
 /* PyTorch MaxPool2d(k, stride, ceil_mode=True), no padding. */
@@ -220,10 +263,10 @@ void mtcnn_pnet_out_size(int H, int W, int *OH, int *OW) {
     *OW = pool_out(W - 2, 2, 2) - 4;
 }
 
-/* Output rows per strip: the im2col of conv3 (rows*OW*144 floats) stays near 16 MiB, so
- * memory is bounded for large photos; the 10-row halo costs a few percent. */
+/* Output rows per strip: bounds the activations on large photos (conv1's output, the
+ * largest, is about 2 * rows * W * 16 floats); the 10-row halo costs a few percent. */
 static int pnet_strip_rows(int OW) {
-    long r = (4L << 20) / ((long)OW * 144);
+    long r = (2L << 20) / ((long)OW * 64);
     return r < 8 ? 8 : (int)r;
 }
 
@@ -233,34 +276,27 @@ fn_status mtcnn_pnet_forward(const mtcnn_nets *n, const float *in, int H, int W,
     if (OH <= 0 || OW <= 0) return FN_OK;
     const int strip = pnet_strip_rows(OW) < OH ? pnet_strip_rows(OW) : OH;
     /* buffers for one strip: conv1 (2r+8 rows), pool (r+4), conv2 (r+2), conv3 (r), head */
-    const size_t c1 = (size_t)(2 * strip + 9) * (W - 2) * 10;
-    const size_t p1 = (size_t)(strip + 5) * (OW + 4) * 10;
+    const size_t c1 = (size_t)(2 * strip + 9) * (W - 2) * 16;
+    const size_t p1 = (size_t)(strip + 5) * (OW + 4) * 16;
     const size_t c2 = (size_t)(strip + 3) * (OW + 2) * 16;
     const size_t c3 = (size_t)(strip + 1) * OW * 32;
     const size_t hd = (size_t)(strip + 1) * OW * 6;
     float *buf = fn_malloc(sizeof(float) * (c1 + p1 + c2 + c3 + hd));
     if (!buf) return FN_ERR_NOMEM;
     float *b_c1 = buf, *b_p1 = b_c1 + c1, *b_c2 = b_p1 + p1, *b_c3 = b_c2 + c2, *b_hd = b_c3 + c3;
-    scratch ws = { 0 };
-    fn_status s = FN_OK;
-    for (int oy0 = 0; oy0 < OH && s == FN_OK; oy0 += strip) {
+    for (int oy0 = 0; oy0 < OH; oy0 += strip) {
         const int rows = OH - oy0 < strip ? OH - oy0 : strip;
         /* input rows [2*oy0, 2*(oy0+rows)+10), or to the bottom for the last strip (the
          * ceil-mode pool then sees the same bottom edge as on the whole image) */
         const int iy0 = 2 * oy0;
         const int ih = oy0 + rows == OH ? H - iy0 : 2 * rows + 10;
         int h1, w1, h2, w2, h3, w3, h4, w4;
-        s = conv_prelu_forward(b_c1, in + (size_t)iy0 * W * 3, 1, ih, W, &n->p1, n->p_a1, &ws, &h1, &w1);
-        if (s) break;
-        maxpool_ceil_forward(b_p1, b_c1, 1, h1, w1, 10, 2, 2, &h2, &w2);
-        s = conv_prelu_forward(b_c2, b_p1, 1, h2, w2, &n->p2, n->p_a2, &ws, &h3, &w3);
-        if (s) break;
-        s = conv_prelu_forward(b_c3, b_c2, 1, h3, w3, &n->p3, n->p_a3, &ws, &h4, &w4);
-        if (s) break;
+        conv_prelu_forward(b_c1, in + (size_t)iy0 * W * 3, 3, 1, ih, W, &n->p1, &h1, &w1);
+        maxpool_ceil_forward(b_p1, b_c1, 1, h1, w1, 16, 2, 2, &h2, &w2);
+        conv_prelu_forward(b_c2, b_p1, 16, 1, h2, w2, &n->p2, &h3, &w3);
+        conv_prelu_forward(b_c3, b_c2, 16, 1, h3, w3, &n->p3, &h4, &w4);
         FN_ASSERT(h4 == rows && w4 == OW);
-        int h5, w5;
-        s = conv_prelu_forward(b_hd, b_c3, 1, h4, w4, &n->p_head, NULL, &ws, &h5, &w5);
-        if (s) break;
+        fn_dense_forward(b_hd, b_c3, n->p_head.w, n->p_head.b, rows * OW, 32, 6);
         float *o = out + (size_t)oy0 * OW * 5;
         for (size_t i = 0; i < (size_t)rows * OW; i++) {
             const float *h = b_hd + i * 6;
@@ -268,9 +304,8 @@ fn_status mtcnn_pnet_forward(const mtcnn_nets *n, const float *in, int H, int W,
             for (int j = 0; j < 4; j++) o[i * 5 + 1 + j] = h[2 + j];
         }
     }
-    fn_free(ws.p);
     fn_free(buf);
-    return s;
+    return FN_OK;
 }
 
 /* ------------------------------------------------------------------ R-Net / O-Net */
@@ -281,27 +316,22 @@ fn_status mtcnn_pnet_forward(const mtcnn_nets *n, const float *in, int H, int W,
 fn_status mtcnn_rnet_forward(const mtcnn_nets *n, const float *in, int N, float *out) {
     const int B = N < RNET_CHUNK ? N : RNET_CHUNK;
     if (B <= 0) return FN_OK;
-    /* per crop: conv1 22x22x28, pool 11x11x28, conv2 9x9x48, pool 4x4x48, conv3 3x3x64 */
-    const size_t a = (size_t)22 * 22 * 28, b = (size_t)11 * 11 * 28 + (size_t)4 * 4 * 48 + 128 + 6;
-    const size_t c = (size_t)9 * 9 * 48 + 576;
-    float *buf = fn_malloc(sizeof(float) * B * (a + b + c));
+    /* per crop: conv1 22x22x32 (28 + padding), pool 11x11x32, conv2 9x9x48, pool 4x4x48,
+     * conv3 3x3x64, dense 128, heads 6 */
+    const size_t per = (size_t)22 * 22 * 32 + 11 * 11 * 32 + 9 * 9 * 48 + 4 * 4 * 48 + 576 + 128 + 6;
+    float *buf = fn_malloc(sizeof(float) * B * per);
     if (!buf) return FN_ERR_NOMEM;
-    scratch ws = { 0 };
-    fn_status s = FN_OK;
-    for (int n0 = 0; n0 < N && s == FN_OK; n0 += B) {
+    float *x1 = buf, *x2 = x1 + (size_t)B * 22 * 22 * 32, *x3 = x2 + (size_t)B * 11 * 11 * 32;
+    float *x4 = x3 + (size_t)B * 9 * 9 * 48, *x5 = x4 + (size_t)B * 4 * 4 * 48;
+    float *x6 = x5 + (size_t)B * 576, *x7 = x6 + (size_t)B * 128;
+    for (int n0 = 0; n0 < N; n0 += B) {
         const int nb = N - n0 < B ? N - n0 : B;
-        float *x1 = buf, *x2 = x1 + (size_t)B * 22 * 22 * 28, *x3 = x2 + (size_t)B * 11 * 11 * 28;
-        float *x4 = x3 + (size_t)B * 9 * 9 * 48, *x5 = x4 + (size_t)B * 4 * 4 * 48;
-        float *x6 = x5 + (size_t)B * 576, *x7 = x6 + (size_t)B * 128;
         int h, w;
-        s = conv_prelu_forward(x1, in + (size_t)n0 * 24 * 24 * 3, nb, 24, 24, &n->r1, n->r_a1, &ws, &h, &w);
-        if (s) break;
-        maxpool_ceil_forward(x2, x1, nb, h, w, 28, 3, 2, &h, &w);                  /* 11x11 */
-        s = conv_prelu_forward(x3, x2, nb, h, w, &n->r2, n->r_a2, &ws, &h, &w);    /* 9x9 */
-        if (s) break;
+        conv_prelu_forward(x1, in + (size_t)n0 * 24 * 24 * 3, 3, nb, 24, 24, &n->r1, &h, &w);
+        maxpool_ceil_forward(x2, x1, nb, h, w, 32, 3, 2, &h, &w);                  /* 11x11 */
+        conv_prelu_forward(x3, x2, 32, nb, h, w, &n->r2, &h, &w);                  /* 9x9 */
         maxpool_ceil_forward(x4, x3, nb, h, w, 48, 3, 2, &h, &w);                  /* 4x4 */
-        s = conv_prelu_forward(x5, x4, nb, h, w, &n->r3, n->r_a3, &ws, &h, &w);    /* 3x3 */
-        if (s) break;
+        conv_prelu_forward(x5, x4, 48, nb, h, w, &n->r3, &h, &w);                  /* 3x3 */
         FN_ASSERT(h == 3 && w == 3);
         fn_dense_forward(x6, x5, n->r4.w, n->r4.b, nb, 576, 128);
         fn_prelu_forward(x6, nb, 128, 128, n->r_a4);
@@ -313,9 +343,8 @@ fn_status mtcnn_rnet_forward(const mtcnn_nets *n, const float *in, int N, float 
             for (int j = 0; j < 4; j++) o[1 + j] = hd[2 + j];
         }
     }
-    fn_free(ws.p);
     fn_free(buf);
-    return s;
+    return FN_OK;
 }
 
 fn_status mtcnn_onet_forward(const mtcnn_nets *n, const float *in, int N, float *out) {
@@ -327,26 +356,20 @@ fn_status mtcnn_onet_forward(const mtcnn_nets *n, const float *in, int N, float 
                        8 * 8 * 64 + 4 * 4 * 64 + 1152 + 256 + 16;
     float *buf = fn_malloc(sizeof(float) * B * per);
     if (!buf) return FN_ERR_NOMEM;
-    scratch ws = { 0 };
-    fn_status s = FN_OK;
-    for (int n0 = 0; n0 < N && s == FN_OK; n0 += B) {
+    float *x1 = buf, *x2 = x1 + (size_t)B * 46 * 46 * 32, *x3 = x2 + (size_t)B * 23 * 23 * 32;
+    float *x4 = x3 + (size_t)B * 21 * 21 * 64, *x5 = x4 + (size_t)B * 10 * 10 * 64;
+    float *x6 = x5 + (size_t)B * 8 * 8 * 64, *x7 = x6 + (size_t)B * 4 * 4 * 64;
+    float *x8 = x7 + (size_t)B * 1152, *x9 = x8 + (size_t)B * 256;
+    for (int n0 = 0; n0 < N; n0 += B) {
         const int nb = N - n0 < B ? N - n0 : B;
-        float *x1 = buf, *x2 = x1 + (size_t)B * 46 * 46 * 32, *x3 = x2 + (size_t)B * 23 * 23 * 32;
-        float *x4 = x3 + (size_t)B * 21 * 21 * 64, *x5 = x4 + (size_t)B * 10 * 10 * 64;
-        float *x6 = x5 + (size_t)B * 8 * 8 * 64, *x7 = x6 + (size_t)B * 4 * 4 * 64;
-        float *x8 = x7 + (size_t)B * 1152, *x9 = x8 + (size_t)B * 256;
         int h, w;
-        s = conv_prelu_forward(x1, in + (size_t)n0 * 48 * 48 * 3, nb, 48, 48, &n->o1, n->o_a1, &ws, &h, &w);
-        if (s) break;
+        conv_prelu_forward(x1, in + (size_t)n0 * 48 * 48 * 3, 3, nb, 48, 48, &n->o1, &h, &w);
         maxpool_ceil_forward(x2, x1, nb, h, w, 32, 3, 2, &h, &w);                  /* 23x23 */
-        s = conv_prelu_forward(x3, x2, nb, h, w, &n->o2, n->o_a2, &ws, &h, &w);    /* 21x21 */
-        if (s) break;
+        conv_prelu_forward(x3, x2, 32, nb, h, w, &n->o2, &h, &w);                  /* 21x21 */
         maxpool_ceil_forward(x4, x3, nb, h, w, 64, 3, 2, &h, &w);                  /* 10x10 */
-        s = conv_prelu_forward(x5, x4, nb, h, w, &n->o3, n->o_a3, &ws, &h, &w);    /* 8x8 */
-        if (s) break;
+        conv_prelu_forward(x5, x4, 64, nb, h, w, &n->o3, &h, &w);                  /* 8x8 */
         maxpool_ceil_forward(x6, x5, nb, h, w, 64, 2, 2, &h, &w);                  /* 4x4 */
-        s = conv_prelu_forward(x7, x6, nb, h, w, &n->o4, n->o_a4, &ws, &h, &w);    /* 3x3 */
-        if (s) break;
+        conv_prelu_forward(x7, x6, 64, nb, h, w, &n->o4, &h, &w);                  /* 3x3 */
         FN_ASSERT(h == 3 && w == 3);
         fn_dense_forward(x8, x7, n->o5.w, n->o5.b, nb, 1152, 256);
         fn_prelu_forward(x8, nb, 256, 256, n->o_a5);
@@ -358,7 +381,6 @@ fn_status mtcnn_onet_forward(const mtcnn_nets *n, const float *in, int N, float 
             for (int j = 0; j < 14; j++) o[1 + j] = hd[2 + j];
         }
     }
-    fn_free(ws.p);
     fn_free(buf);
-    return s;
+    return FN_OK;
 }

@@ -12,8 +12,8 @@
 #include "tensors.h"
 
 typedef struct {
-    float *w, *b;          /* HWIO (kh,kw,cin,cout), bias (cout) */
-    int kh, kw, cin, cout;
+    float *w, *b, *alpha;  /* HWIO (kh,kw,cin,cout), bias (cout), PReLU slopes (cout) */
+    int kh, kw, cin, cout; /* cout padded to a SIMD-friendly count; padding channels are 0 */
 } mtcnn_conv;
 
 typedef struct {
@@ -22,18 +22,19 @@ typedef struct {
 } mtcnn_dense;
 
 typedef struct {
-    /* P-Net: conv3x3 10, pool2/2, conv3x3 16, conv3x3 32, heads (2 class + 4 box) fused */
-    mtcnn_conv p1, p2, p3, p_head;
-    float *p_a1, *p_a2, *p_a3;
-    /* R-Net: conv3x3 28, pool3/2, conv3x3 48, pool3/2, conv2x2 64, dense 128, heads 2+4 */
+    /* P-Net: conv3x3 10 (padded to 16), pool2/2, conv3x3 16, conv3x3 32, heads 2+4 fused */
+    mtcnn_conv p1, p2, p3;
+    mtcnn_dense p_head;
+    /* R-Net: conv3x3 28 (padded to 32), pool3/2, conv3x3 48, pool3/2, conv2x2 64,
+     * dense 128 + PReLU, heads 2+4 */
     mtcnn_conv r1, r2, r3;
     mtcnn_dense r4, r_head;
-    float *r_a1, *r_a2, *r_a3, *r_a4;
+    float *r_a4;
     /* O-Net: conv3x3 32, pool3/2, conv3x3 64, pool3/2, conv3x3 64, pool2/2, conv2x2 128,
-     * dense 256, heads 2+4+10 */
+     * dense 256 + PReLU, heads 2+4+10 */
     mtcnn_conv o1, o2, o3, o4;
     mtcnn_dense o5, o_head;
-    float *o_a1, *o_a2, *o_a3, *o_a4, *o_a5;
+    float *o_a5;
     float *mem; /* one block holding every array above */
 } mtcnn_nets;
 
