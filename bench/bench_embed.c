@@ -10,6 +10,7 @@
  * .safetensors so both sides run identical weights. Internal: bench_embed --child M B T. */
 #define _GNU_SOURCE
 #include "facenet.h"
+#include "nets/model.h"
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+
+/* model.c's weak reference does not pull the backbone out of libfacenet.a; this one does. */
+fn_status (*const bench_irv1_constructor)(const fn_tensor_set *, struct fn_model *) = fn_irv1_model_create;
 
 #define GMACS_PER_IMAGE 1.418 /* Inception-ResNet-v1 at 160x160 (DESIGN.md §2) */
 
@@ -32,6 +36,13 @@ static long maxrss_kb(void) {
     return ru.ru_maxrss;
 }
 
+/* user + system CPU seconds of this process: a load-robust measure on a shared machine */
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
 static int child(const char *model_path, int batch, double seconds) {
     fn_model *m;
     if (fn_model_open(model_path, &m)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
@@ -45,13 +56,14 @@ static int child(const char *model_path, int batch, double seconds) {
     }
     if (fn_model_embed(m, crops, batch, emb)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; } /* warm-up */
     long n = 0;
-    double t0 = now(), dt;
+    double t0 = now(), c0 = cpu_seconds(), dt;
     do {
         fn_model_embed(m, crops, batch, emb);
         n += batch;
         dt = now() - t0;
     } while (dt < seconds);
-    printf("images_per_s %.3f maxrss_kb %ld\n", n / dt, maxrss_kb());
+    printf("images_per_s %.3f maxrss_kb %ld cpu_ms_per_image %.2f\n", n / dt, maxrss_kb(),
+           1e3 * (cpu_seconds() - c0) / n);
     for (int i = 0; i < batch; i++) fn_image_free(&crops[i]);
     free(crops); free(emb);
     fn_model_close(m);
@@ -59,13 +71,13 @@ static int child(const char *model_path, int batch, double seconds) {
 }
 
 /* Runs a command that prints "images_per_s X maxrss_kb Y"; returns 0 on success. */
-static int run(const char *cmd, double *ips, long *rss) {
+static int run(const char *cmd, double *ips, long *rss, double *cpu_ms) {
     FILE *p = popen(cmd, "r");
     if (!p) return 1;
     char line[256];
     int ok = 0;
     while (fgets(line, sizeof line, p))
-        if (sscanf(line, "images_per_s %lf maxrss_kb %ld", ips, rss) == 2) ok = 1;
+        if (sscanf(line, "images_per_s %lf maxrss_kb %ld cpu_ms_per_image %lf", ips, rss, cpu_ms) == 3) ok = 1;
     int rc = pclose(p);
     return ok && rc == 0 ? 0 : 1;
 }
@@ -89,13 +101,14 @@ int main(int argc, char **argv) {
     if (argc == 5 && !strcmp(argv[1], "--child")) return child(argv[2], atoi(argv[3]), atof(argv[4]));
     const char *model = NULL, *script = "bench/bench_embed_torch.py";
     double seconds = 8;
-    int torch = 1;
+    int torch = 1, threads = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--torch-script") && i + 1 < argc) script = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-torch")) torch = 0;
-        else { fprintf(stderr, "usage: bench_embed [--model M.safetensors] [--seconds T] [--no-torch] [--torch-script PATH]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_embed [--model M.safetensors] [--seconds T] [--threads N] [--no-torch] [--torch-script PATH]\n"); return 2; }
     }
     char exe[4096], cmd[8192], tmp_model[64] = "";
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -108,26 +121,32 @@ int main(int argc, char **argv) {
         model = tmp_model;
     }
 
+    char nt[16];
+    snprintf(nt, sizeof nt, "%d", threads);
+    setenv("OPENBLAS_NUM_THREADS", nt, 1); /* children inherit these */
+    setenv("OMP_NUM_THREADS", nt, 1);
+    openblas_set_num_threads(threads);
     double peak = sgemm_peak_gflops();
-    printf("OpenBLAS SGEMM peak (2048^3, best of 5): %.1f GFLOP/s\n", peak);
+    printf("threads %d; OpenBLAS SGEMM peak (2048^3, best of 5): %.1f GFLOP/s\n", threads, peak);
     int batches[2] = {1, 32};
-    double c_ips[2] = {0}, t_ips[2] = {0};
+    double c_ips[2] = {0}, t_ips[2] = {0}, c_cpu[2] = {0}, t_cpu[2] = {0};
     long c_rss[2] = {0}, t_rss[2] = {0};
     int fails = 0;
     for (int b = 0; b < 2; b++) {
         snprintf(cmd, sizeof cmd, "'%s' --child '%s' %d %g", exe, model, batches[b], seconds);
-        if (run(cmd, &c_ips[b], &c_rss[b])) { fprintf(stderr, "facenet-c run failed: %s\n", cmd); fails++; }
+        if (run(cmd, &c_ips[b], &c_rss[b], &c_cpu[b])) { fprintf(stderr, "facenet-c run failed: %s\n", cmd); fails++; }
         if (torch) {
-            snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --batch %d --seconds %g --threads 2", script, batches[b], seconds);
-            if (run(cmd, &t_ips[b], &t_rss[b])) { fprintf(stderr, "PyTorch run failed: %s\n", cmd); fails++; }
+            snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --batch %d --seconds %g --threads %d", script, batches[b], seconds, threads);
+            if (run(cmd, &t_ips[b], &t_rss[b], &t_cpu[b])) { fprintf(stderr, "PyTorch run failed: %s\n", cmd); fails++; }
         }
     }
-    printf("\n| batch | facenet-c img/s | PyTorch img/s | ratio | facenet-c GFLOP/s (%% of SGEMM peak) | peak RSS facenet-c | peak RSS PyTorch |\n");
-    printf("|---|---|---|---|---|---|---|\n");
+    printf("\n| batch | facenet-c img/s | PyTorch img/s | ratio | facenet-c GFLOP/s (%% of SGEMM peak) | CPU ms/img facenet-c | CPU ms/img PyTorch | CPU ratio | peak RSS facenet-c | peak RSS PyTorch |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (int b = 0; b < 2; b++) {
         double gf = c_ips[b] * 2 * GMACS_PER_IMAGE;
-        printf("| %d | %.1f | %.1f | %.2fx | %.0f (%.0f%%) | %.0f MiB | %.0f MiB |\n", batches[b], c_ips[b], t_ips[b],
-               t_ips[b] > 0 ? c_ips[b] / t_ips[b] : 0, gf, 100 * gf / peak, c_rss[b] / 1024.0, t_rss[b] / 1024.0);
+        printf("| %d | %.1f | %.1f | %.2fx | %.0f (%.0f%%) | %.1f | %.1f | %.2fx | %.0f MiB | %.0f MiB |\n", batches[b],
+               c_ips[b], t_ips[b], t_ips[b] > 0 ? c_ips[b] / t_ips[b] : 0, gf, 100 * gf / peak, c_cpu[b], t_cpu[b],
+               c_cpu[b] > 0 ? t_cpu[b] / c_cpu[b] : 0, c_rss[b] / 1024.0, t_rss[b] / 1024.0);
     }
     if (tmp_model[0]) remove(tmp_model);
     return fails ? 1 : 0;

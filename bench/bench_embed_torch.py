@@ -5,7 +5,7 @@
                                                tools/gen_irv1_fixtures.py as .safetensors
   bench_embed_torch.py --batch B --seconds T [--threads 2]
         embeds random 160x160 batches for about T seconds (after one warm-up pass) and prints
-        "images_per_s X maxrss_kb Y".
+        "images_per_s X maxrss_kb Y cpu_ms_per_image Z".
 
 The network is the same module as the fixtures (facenet-pytorch's layout and names),
 in eval mode under torch.no_grad(), like facenet-pytorch users run it.
@@ -61,15 +61,16 @@ def main():
     with torch.no_grad():
         x = torch.from_numpy(((rng.integers(0, 256, (args.batch, 3, 160, 160)) - 127.5) / 128).astype(np.float32))
         net(x)  # warm-up
-        n, t0 = 0, time.perf_counter()
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
         while True:
             net(x)
             n += args.batch
             dt = time.perf_counter() - t0
             if dt >= args.seconds:
                 break
+        cpu = time.process_time() - c0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print('images_per_s %.3f maxrss_kb %d' % (n / dt, rss))
+    print('images_per_s %.3f maxrss_kb %d cpu_ms_per_image %.2f' % (n / dt, rss, 1e3 * cpu / n))
 
 
 if __name__ == '__main__':
