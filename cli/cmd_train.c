@@ -1,0 +1,167 @@
+/* cmd_train.c — `facenet train triplet|softmax`: train_tripletloss.py / train_softmax.py. */
+#include "cli.h"
+#include "train/train.h"
+#include <unistd.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: facenet train triplet|softmax --data-dir DIR --models-dir DIR [options]\n"
+        "\n"
+        "Trains Inception-ResNet-v1 with triplet loss (semi-hard triplet selection, facenet's\n"
+        "train_tripletloss.py) or softmax over identities + optional center loss\n"
+        "(train_softmax.py). DIR holds one sub-folder of images per person. Writes\n"
+        "MODELS/checkpoint.safetensors (every epoch), MODELS/model.safetensors (averaged\n"
+        "weights, facenet-pytorch names: usable by every command), train_log.csv,\n"
+        "epochs.csv and training.png.\n"
+        "\n"
+        "data and evaluation:\n"
+        "  --val-dir DIR                 held-out people: 10-fold pair verification after each epoch\n"
+        "  --image-size N                160\n"
+        "  --random-crop                 crop image-size from a 182/160 larger resize at random\n"
+        "  --random-flip                 mirror at random\n"
+        "  --standardize fixed|prewhiten fixed (x - 127.5) / 128 (default) or per-image\n"
+        "network:\n"
+        "  --embedding-size N            128\n"
+        "  --depth A,B,C                 blocks of block35, block17, block8: 5,10,5\n"
+        "  --width-multiplier F          channel width factor: 1.0\n"
+        "  --keep-probability F          dropout before the bottleneck: 1.0\n"
+        "  --pretrained-model M          start from M (.safetensors; its depth/width/dim are used)\n"
+        "triplet loss:\n"
+        "  --people-per-batch N          45\n"
+        "  --images-per-person N         40\n"
+        "  --alpha F                     margin: 0.2\n"
+        "softmax:\n"
+        "  --center-loss-factor F        0 (off)\n"
+        "  --center-loss-alfa F          0.95\n"
+        "  --validation-set-split-ratio F  0\n"
+        "  --min-nrof-images-per-class N 0\n"
+        "optimisation:\n"
+        "  --batch-size N                90\n"
+        "  --epoch-size N                steps per epoch: 1000\n"
+        "  --max-epochs N                500 (triplet), 200 (softmax)\n"
+        "  --max-steps N                 stop after N steps in total (0: no limit)\n"
+        "  --optimizer NAME              ADAGRAD (default), ADADELTA, ADAM, RMSPROP, MOM\n"
+        "  --learning-rate F             0.1; <= 0 uses --learning-rate-schedule\n"
+        "  --learning-rate-schedule FILE lines 'epoch: lr' (lr '-' or -1 stops)\n"
+        "  --learning-rate-decay-epochs N  100\n"
+        "  --learning-rate-decay-factor F  1.0\n"
+        "  --weight-decay F              0\n"
+        "  --moving-average-decay F      0.9999\n"
+        "  --seed N                      666\n"
+        "  --resume                      continue from MODELS/checkpoint.safetensors\n"
+        "  --quiet                       only epoch lines;  --json  epoch lines as JSON\n");
+}
+
+typedef struct { int quiet, json, tty; } printer;
+
+static void on_step(void *ud, const fn_train_step_info *s) {
+    printer *p = ud;
+    if (p->quiet || p->json || p->tty) return; /* on a terminal the progress bar shows steps */
+    if (s->triplets || s->triplets_possible)
+        printf("Epoch: [%d][%d]\tstep %lld\tTime %.1f\tLoss %.4f\ttriplets %d/%d\tlr %g\n", s->epoch, s->step_in_epoch,
+               (long long)s->global_step, s->seconds, s->loss, s->triplets, s->triplets_possible, s->lr);
+    else
+        printf("Epoch: [%d][%d]\tstep %lld\tTime %.1f\tLoss %.4f\tAccuracy %.3f\tlr %g\n", s->epoch, s->step_in_epoch,
+               (long long)s->global_step, s->seconds, s->loss, s->accuracy, s->lr);
+}
+
+static void on_epoch(void *ud, const fn_train_epoch_info *e) {
+    printer *p = ud;
+    if (p->json) {
+        printf("{\"epoch\":%d,\"global_step\":%lld,\"mean_loss\":%.6f,\"val_accuracy\":%.6f,\"val_threshold\":%.3f,\"seconds\":%.2f}\n",
+               e->epoch, (long long)e->global_step, e->mean_loss == e->mean_loss ? e->mean_loss : -1, e->val_accuracy,
+               e->val_threshold, e->seconds);
+    } else if (e->epoch == 0) {
+        printf("before training: held-out accuracy %.4f (threshold %.2f)\n", e->val_accuracy, e->val_threshold);
+    } else {
+        printf("epoch %d: step %lld, mean loss %.4f", e->epoch, (long long)e->global_step, e->mean_loss);
+        if (e->val_accuracy >= 0) printf(", held-out accuracy %.4f (threshold %.2f)", e->val_accuracy, e->val_threshold);
+        printf(", %.1f s\n", e->seconds);
+    }
+    fflush(stdout);
+}
+
+static void on_message(void *ud, const char *msg) {
+    printer *p = ud;
+    if (!p->json) fprintf(stderr, "facenet train: %s\n", msg);
+}
+
+int cmd_train(int argc, char **argv) {
+    const char *cmd = "train";
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(argc < 2 ? stderr : stdout); return argc < 2 ? 2 : 0; }
+    fn_train_mode mode;
+    if (!strcmp(argv[1], "triplet")) mode = FN_TRAIN_TRIPLET;
+    else if (!strcmp(argv[1], "softmax")) mode = FN_TRAIN_SOFTMAX;
+    else return cli_error(cmd, "unknown mode '%s' (triplet or softmax)", argv[1]);
+    fn_train_options o;
+    fn_train_options_default(&o, mode);
+    printer pr = {0, 0, isatty(2)};
+    const char *opt = NULL, *depth = NULL, *stdz = NULL, *lfw_dir = NULL, *lfw_pairs = NULL;
+    int seed = (int)o.seed, err = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
+        if (cli_opt_str(argc, argv, &i, "--data-dir", &o.data_dir, &err) ||
+            cli_opt_str(argc, argv, &i, "--models-dir", &o.models_dir, &err) ||
+            cli_opt_str(argc, argv, &i, "--val-dir", &o.val_dir, &err) ||
+            cli_opt_str(argc, argv, &i, "--lfw-dir", &lfw_dir, &err) ||
+            cli_opt_str(argc, argv, &i, "--lfw-pairs", &lfw_pairs, &err) ||
+            cli_opt_str(argc, argv, &i, "--pretrained-model", &o.pretrained_model, &err) ||
+            cli_opt_str(argc, argv, &i, "--optimizer", &opt, &err) ||
+            cli_opt_str(argc, argv, &i, "--learning-rate-schedule", &o.learning_rate_schedule, &err) ||
+            cli_opt_str(argc, argv, &i, "--learning-rate-schedule-file", &o.learning_rate_schedule, &err) ||
+            cli_opt_str(argc, argv, &i, "--depth", &depth, &err) ||
+            cli_opt_str(argc, argv, &i, "--standardize", &stdz, &err) ||
+            cli_opt_int(argc, argv, &i, "--people-per-batch", &o.people_per_batch, &err) ||
+            cli_opt_int(argc, argv, &i, "--images-per-person", &o.images_per_person, &err) ||
+            cli_opt_int(argc, argv, &i, "--batch-size", &o.batch_size, &err) ||
+            cli_opt_int(argc, argv, &i, "--embedding-size", &o.net.dim, &err) ||
+            cli_opt_int(argc, argv, &i, "--image-size", &o.net.image_size, &err) ||
+            cli_opt_int(argc, argv, &i, "--epoch-size", &o.epoch_size, &err) ||
+            cli_opt_int(argc, argv, &i, "--max-epochs", &o.max_epochs, &err) ||
+            cli_opt_int(argc, argv, &i, "--max-nrof-epochs", &o.max_epochs, &err) ||
+            cli_opt_int(argc, argv, &i, "--max-steps", &o.max_steps, &err) ||
+            cli_opt_int(argc, argv, &i, "--learning-rate-decay-epochs", &o.learning_rate_decay_epochs, &err) ||
+            cli_opt_int(argc, argv, &i, "--min-nrof-images-per-class", &o.min_nrof_images_per_class, &err) ||
+            cli_opt_int(argc, argv, &i, "--seed", &seed, &err) ||
+            cli_opt_float(argc, argv, &i, "--alpha", &o.alpha, &err) ||
+            cli_opt_float(argc, argv, &i, "--learning-rate", &o.learning_rate, &err) ||
+            cli_opt_float(argc, argv, &i, "--learning-rate-decay-factor", &o.learning_rate_decay_factor, &err) ||
+            cli_opt_float(argc, argv, &i, "--weight-decay", &o.weight_decay, &err) ||
+            cli_opt_float(argc, argv, &i, "--keep-probability", &o.net.keep_prob, &err) ||
+            cli_opt_float(argc, argv, &i, "--moving-average-decay", &o.moving_average_decay, &err) ||
+            cli_opt_float(argc, argv, &i, "--width-multiplier", &o.net.width, &err) ||
+            cli_opt_float(argc, argv, &i, "--center-loss-factor", &o.center_loss_factor, &err) ||
+            cli_opt_float(argc, argv, &i, "--center-loss-alfa", &o.center_loss_alfa, &err) ||
+            cli_opt_float(argc, argv, &i, "--validation-set-split-ratio", &o.validation_set_split_ratio, &err)) {
+            if (err) return 2;
+            continue;
+        }
+        if (cli_flag(argv, i, "--random-crop")) o.random_crop = 1;
+        else if (cli_flag(argv, i, "--random-flip")) o.random_flip = 1;
+        else if (cli_flag(argv, i, "--resume")) o.resume = 1;
+        else if (cli_flag(argv, i, "--quiet")) pr.quiet = 1;
+        else if (cli_flag(argv, i, "--json")) pr.json = 1;
+        else return cli_error(cmd, "unknown option '%s' (see facenet train --help)", argv[i]);
+    }
+    if (!o.data_dir || !o.models_dir) return cli_error(cmd, "--data-dir and --models-dir are required");
+    if (lfw_dir || lfw_pairs)
+        return cli_error(cmd, "--lfw-dir/--lfw-pairs evaluation during training is not available yet; use --val-dir (held-out people) or run `facenet validate` on MODELS/model.safetensors");
+    o.seed = (uint64_t)(unsigned)seed;
+    if (opt) {
+        int k = fn_optimizer_parse(opt);
+        if (k < 0) return cli_error(cmd, "unknown optimizer '%s' (ADAGRAD, ADADELTA, ADAM, RMSPROP, MOM)", opt);
+        o.optimizer = (fn_optimizer_kind)k;
+    }
+    if (depth && sscanf(depth, "%d,%d,%d", &o.net.depth[0], &o.net.depth[1], &o.net.depth[2]) != 3)
+        return cli_error(cmd, "--depth wants three numbers A,B,C (e.g. 5,10,5), got '%s'", depth);
+    if (stdz) {
+        if (!strcmp(stdz, "fixed")) o.standardize = FN_STD_FIXED;
+        else if (!strcmp(stdz, "prewhiten")) o.standardize = FN_STD_PREWHITEN;
+        else return cli_error(cmd, "--standardize fixed or prewhiten, got '%s'", stdz);
+    }
+    fn_train_callbacks cb = {on_step, on_epoch, on_message, &pr};
+    fn_status s = fn_train(&o, &cb);
+    if (s) return cli_status_error(cmd, s);
+    if (!pr.json) printf("model: %s/model.safetensors\n", o.models_dir);
+    return 0;
+}

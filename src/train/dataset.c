@@ -1,0 +1,264 @@
+/* dataset.c — the data side of facenet's training: get_dataset (class folders),
+ * sample_people, select_triplets, image preparation (crop/flip/standardise) and the
+ * held-out verification accuracy reported after each epoch. */
+#include "train.h"
+#include <dirent.h>
+#include <sys/stat.h>
+#include <strings.h>
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int is_image(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    const char *ext[] = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".gif"};
+    for (int i = 0; i < 7; i++) if (!strcasecmp(dot, ext[i])) return 1;
+    return 0;
+}
+
+/* sorted names of entries in dir (directories or image files) */
+static fn_status list_dir(const char *dir, int want_dirs, char ***out, int *n) {
+    DIR *d = opendir(dir);
+    *out = NULL; *n = 0;
+    if (!d) return fn_fail(FN_ERR_IO, "%s: cannot open folder", dir);
+    int cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st)) continue;
+        if (want_dirs ? !S_ISDIR(st.st_mode) : (!S_ISREG(st.st_mode) || !is_image(e->d_name))) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **q = realloc(*out, sizeof(char *) * cap);
+            if (!q) { closedir(d); return fn_fail(FN_ERR_NOMEM, "out of memory listing %s", dir); }
+            *out = q;
+        }
+        (*out)[(*n)++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (*n) qsort(*out, *n, sizeof(char *), cmp_str);
+    return FN_OK;
+}
+
+fn_status fn_train_dataset_load(const char *dir, fn_train_dataset *ds) {
+    memset(ds, 0, sizeof *ds);
+    char **names;
+    int n;
+    FN_TRY(list_dir(dir, 1, &names, &n));
+    ds->cls = calloc(n ? n : 1, sizeof(fn_train_class));
+    if (!ds->cls) return fn_fail(FN_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
+        char **files;
+        int nf;
+        fn_status s = list_dir(sub, 0, &files, &nf);
+        if (s) { for (int k = i; k < n; k++) free(names[k]); free(names); fn_train_dataset_free(ds); return s; }
+        fn_train_class *c = &ds->cls[ds->n++];
+        c->name = names[i];
+        c->n = nf;
+        c->paths = files;
+        for (int k = 0; k < nf; k++) {
+            char *p = malloc(strlen(sub) + strlen(files[k]) + 2);
+            if (!p) return fn_fail(FN_ERR_NOMEM, "out of memory");
+            sprintf(p, "%s/%s", sub, files[k]);
+            free(files[k]);
+            files[k] = p;
+        }
+    }
+    free(names);
+    if (ds->n == 0) return fn_fail(FN_ERR_ARG, "%s: no class folders (expected DIR/person/image.jpg)", dir);
+    return FN_OK;
+}
+
+void fn_train_dataset_free(fn_train_dataset *ds) {
+    for (int i = 0; i < ds->n; i++) {
+        for (int k = 0; k < ds->cls[i].n; k++) free(ds->cls[i].paths[k]);
+        free(ds->cls[i].paths);
+        free(ds->cls[i].name);
+    }
+    free(ds->cls);
+    memset(ds, 0, sizeof *ds);
+}
+
+static void shuffle_int(int *a, int n, fn_rng *rng) {
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(fn_rng_next(rng) % (uint64_t)(i + 1));
+        int t = a[i]; a[i] = a[j]; a[j] = t;
+    }
+}
+
+int fn_sample_people(const fn_train_dataset *ds, int people_per_batch, int images_per_person,
+                     fn_rng *rng, fn_sample_ref *out, int *num_per_class, int *n_classes) {
+    const int want = people_per_batch * images_per_person;
+    int *order = malloc(sizeof(int) * ds->n);
+    FN_ASSERT(order);
+    for (int i = 0; i < ds->n; i++) order[i] = i;
+    shuffle_int(order, ds->n, rng);
+    int count = 0, k = 0;
+    /* facenet loops until the batch is full; it would index past the classes when the
+     * dataset is too small, here the sample just ends */
+    for (int i = 0; count < want && i < ds->n; i++) {
+        const fn_train_class *c = &ds->cls[order[i]];
+        if (c->n == 0) continue;
+        int *idx = malloc(sizeof(int) * c->n);
+        FN_ASSERT(idx);
+        for (int j = 0; j < c->n; j++) idx[j] = j;
+        shuffle_int(idx, c->n, rng);
+        int take = c->n < images_per_person ? c->n : images_per_person;
+        if (take > want - count) take = want - count;
+        for (int j = 0; j < take; j++) out[count++] = (fn_sample_ref){order[i], idx[j]};
+        num_per_class[k++] = take;
+        free(idx);
+    }
+    free(order);
+    *n_classes = k;
+    return count;
+}
+
+int fn_select_triplets_capacity(const int *num_per_class, int n_classes) {
+    int cap = 0;
+    for (int i = 0; i < n_classes; i++) cap += num_per_class[i] * (num_per_class[i] - 1) / 2;
+    return cap;
+}
+
+int fn_select_triplets(const float *emb, int dim, const int *num_per_class, int n_classes,
+                       float alpha, fn_rng *rng, int *triplets, int *n_pairs) {
+    int total = 0;
+    for (int i = 0; i < n_classes; i++) total += num_per_class[i];
+    float *neg = malloc(sizeof(float) * (total ? total : 1));
+    int *cand = malloc(sizeof(int) * (total ? total : 1));
+    FN_ASSERT(neg && cand);
+    int start = 0, n = 0, pairs = 0;
+    for (int i = 0; i < n_classes; i++) {
+        int ni = num_per_class[i];
+        for (int j = 1; j < ni; j++) {
+            int a = start + j - 1;
+            const float *ea = emb + (long)a * dim;
+            for (int k = 0; k < total; k++) {
+                const float *e = emb + (long)k * dim;
+                double s = 0;
+                for (int d = 0; d < dim; d++) { double t = ea[d] - e[d]; s += t * t; }
+                neg[k] = (float)s;
+            }
+            for (int pair = j; pair < ni; pair++) {
+                int p = start + pair;
+                float pos = neg[p];
+                /* VGG Face selection: any negative inside the margin (the anchor's own
+                 * class is excluded, as facenet's NaN assignment does) */
+                int nc = 0;
+                for (int k = 0; k < total; k++) {
+                    if (k >= start && k < start + ni) continue;
+                    if (neg[k] - pos < alpha) cand[nc++] = k;
+                }
+                if (nc > 0) {
+                    int pick = cand[fn_rng_next(rng) % (uint64_t)nc];
+                    triplets[3 * n] = a; triplets[3 * n + 1] = p; triplets[3 * n + 2] = pick;
+                    n++;
+                }
+                pairs++;
+            }
+        }
+        start += ni;
+    }
+    /* np.random.shuffle(triplets) */
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(fn_rng_next(rng) % (uint64_t)(i + 1));
+        for (int k = 0; k < 3; k++) { int t = triplets[3 * i + k]; triplets[3 * i + k] = triplets[3 * j + k]; triplets[3 * j + k] = t; }
+    }
+    free(neg); free(cand);
+    if (n_pairs) *n_pairs = pairs;
+    return n;
+}
+
+float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold) {
+    int n_same = 0, n_diff = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) { if (labels[i] == labels[j]) n_same++; else n_diff++; }
+    if (n_same == 0 || n_diff == 0) { if (threshold) *threshold = 0; return -1; }
+    int step = n_diff / n_same > 1 ? n_diff / n_same : 1;
+    int cap = n_same + n_diff / step + 2;
+    float *dist = malloc(sizeof(float) * cap);
+    char *same = malloc(cap);
+    float *sd = malloc(sizeof(float) * n_same), *dd = malloc(sizeof(float) * (n_diff / step + 1));
+    FN_ASSERT(dist && same && sd && dd);
+    int ks = 0, kd = 0, seen = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            float d = fn_distance_sq(emb + (long)i * dim, emb + (long)j * dim, dim);
+            if (labels[i] == labels[j]) sd[ks++] = d;
+            else if (seen++ % step == 0) dd[kd++] = d;
+        }
+    /* interleave so contiguous folds hold both kinds, like pairs.txt */
+    int m = 0;
+    for (int i = 0; i < ks || i < kd; i++) {
+        if (i < ks) { dist[m] = sd[i]; same[m++] = 1; }
+        if (i < kd) { dist[m] = dd[i]; same[m++] = 0; }
+    }
+    const int folds = 10, n_thr = 401;
+    double acc_sum = 0, thr_sum = 0;
+    for (int f = 0; f < folds; f++) {
+        int lo = (int)((long)m * f / folds), hi = (int)((long)m * (f + 1) / folds);
+        int best_t = 0, best_c = -1;
+        for (int t = 0; t < n_thr; t++) {
+            float th = t * 0.01f;
+            int c = 0;
+            for (int i = 0; i < m; i++) if (i < lo || i >= hi) c += (dist[i] < th) == same[i];
+            if (c > best_c) { best_c = c; best_t = t; }
+        }
+        float th = best_t * 0.01f;
+        int c = 0;
+        for (int i = lo; i < hi; i++) c += (dist[i] < th) == same[i];
+        acc_sum += hi > lo ? (double)c / (hi - lo) : 0;
+        thr_sum += th;
+    }
+    free(dist); free(same); free(sd); free(dd);
+    if (threshold) *threshold = (float)(thr_sum / folds);
+    return (float)(acc_sum / folds);
+}
+
+fn_status fn_train_prepare_image(const fn_image *img, int size, int random_crop, int random_flip,
+                                 fn_standardize std, fn_rng *rng, float *out) {
+    /* facenet trains on 182 px aligned faces cropped to 160 at random: the same ratio */
+    int load = random_crop ? (int)(size * 182.0 / 160.0 + 0.5) : size;
+    fn_image tmp = {0};
+    const fn_image *src = img;
+    int shorter = img->w < img->h ? img->w : img->h;
+    if (shorter != load) {
+        int w = (int)((long)img->w * load / shorter), h = (int)((long)img->h * load / shorter);
+        if (w < load) w = load;
+        if (h < load) h = load;
+        FN_TRY(fn_image_resize(img, w, h, &tmp));
+        src = &tmp;
+    }
+    int x0 = (src->w - size) / 2, y0 = (src->h - size) / 2;
+    if (random_crop) {
+        x0 = (int)(fn_rng_next(rng) % (uint64_t)(src->w - size + 1));
+        y0 = (int)(fn_rng_next(rng) % (uint64_t)(src->h - size + 1));
+    }
+    int flip = random_flip && (fn_rng_next(rng) & 1);
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++) {
+            int sx = flip ? x0 + size - 1 - x : x0 + x;
+            const uint8_t *p = src->rgb + ((size_t)(y0 + y) * src->w + sx) * 3;
+            float *o = out + ((size_t)y * size + x) * 3;
+            for (int c = 0; c < 3; c++) o[c] = p[c];
+        }
+    fn_image_free(&tmp);
+    const size_t n = (size_t)size * size * 3;
+    if (std == FN_STD_PREWHITEN) {
+        double mean = 0, sq = 0;
+        for (size_t i = 0; i < n; i++) mean += out[i];
+        mean /= n;
+        for (size_t i = 0; i < n; i++) sq += (out[i] - mean) * (out[i] - mean);
+        double sd = sqrt(sq / n), floor_sd = 1.0 / sqrt((double)n);
+        if (sd < floor_sd) sd = floor_sd;
+        for (size_t i = 0; i < n; i++) out[i] = (float)((out[i] - mean) / sd);
+    } else {
+        for (size_t i = 0; i < n; i++) out[i] = (out[i] - 127.5f) / 128.0f;
+    }
+    return FN_OK;
+}

@@ -1,0 +1,106 @@
+/* train.h — facenet's training scripts as a library: train_tripletloss.py (triplet loss
+ * with semi-hard triplet selection) and train_softmax.py (softmax over identities plus
+ * optional center loss). The caller (cli/cmd_train.c) gets progress through a callback;
+ * the library never prints. Everything random derives from (seed, step counters), so a
+ * resumed run repeats an uninterrupted one exactly. */
+#ifndef FN_TRAIN_H
+#define FN_TRAIN_H
+#include "trainnet.h"
+#include "optimizer.h"
+
+typedef enum { FN_TRAIN_TRIPLET = 0, FN_TRAIN_SOFTMAX = 1 } fn_train_mode;
+
+typedef struct {
+    fn_train_mode mode;
+    const char *data_dir;          /* class sub-folders of images (facenet get_dataset) */
+    const char *models_dir;        /* checkpoint, exported model, logs, plot */
+    const char *val_dir;           /* optional: held-out people, verification after each epoch */
+    const char *pretrained_model;  /* optional .safetensors to start from */
+    int resume;                    /* continue from models_dir/checkpoint.safetensors */
+    fn_trainnet_config net;
+    /* triplet loss */
+    int people_per_batch, images_per_person; /* 45, 40 */
+    float alpha;                             /* 0.2 */
+    /* softmax / center loss */
+    float center_loss_factor, center_loss_alfa; /* 0, 0.95 */
+    float validation_set_split_ratio;           /* 0 */
+    int min_nrof_images_per_class;              /* 0 */
+    /* common */
+    int batch_size;            /* 90 */
+    int epoch_size;            /* 1000 steps */
+    int max_epochs;            /* 200 (triplet: 500) */
+    fn_optimizer_kind optimizer;
+    float learning_rate;       /* 0.1; <= 0 with a schedule file */
+    const char *learning_rate_schedule;
+    int learning_rate_decay_epochs;   /* 100 */
+    float learning_rate_decay_factor; /* 1.0 */
+    float weight_decay;        /* 0 */
+    float moving_average_decay;/* 0.9999 */
+    int random_crop, random_flip;
+    fn_standardize standardize;
+    uint64_t seed;             /* 666 */
+    int max_steps;             /* stop after this many steps in total (0 = no limit; tests) */
+} fn_train_options;
+
+void fn_train_options_default(fn_train_options *o, fn_train_mode mode);
+
+typedef struct {
+    int epoch, step_in_epoch;
+    int64_t global_step;
+    float loss, lr;
+    int triplets, triplets_possible; /* triplet mode: selected / anchor-positive pairs */
+    float accuracy;                  /* softmax: batch accuracy */
+    double seconds;                  /* since the start of this run */
+} fn_train_step_info;
+
+typedef struct {
+    int epoch;
+    int64_t global_step;
+    float mean_loss;
+    float val_accuracy;   /* held-out verification accuracy (10-fold), -1 without val_dir */
+    float val_threshold;
+    double seconds;
+} fn_train_epoch_info;
+
+typedef struct {
+    void (*on_step)(void *ud, const fn_train_step_info *s);
+    void (*on_epoch)(void *ud, const fn_train_epoch_info *e);
+    void (*on_message)(void *ud, const char *msg);
+    void *ud;
+} fn_train_callbacks;
+
+/* Runs training; writes models_dir/{checkpoint.safetensors, model.safetensors,
+ * train_log.csv, epochs.csv, training.png}. */
+fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb);
+
+/* ---------------------------------------------------------------- pieces (tested alone) */
+typedef struct { char *name; char **paths; int n; } fn_train_class;
+typedef struct { fn_train_class *cls; int n; } fn_train_dataset;
+/* facenet get_dataset: sorted sub-folders, sorted image files (jpg/png/pgm/ppm/bmp/gif). */
+fn_status fn_train_dataset_load(const char *dir, fn_train_dataset *ds);
+void fn_train_dataset_free(fn_train_dataset *ds);
+
+/* facenet sample_people: classes in random order, up to images_per_person random images
+ * each, until people_per_batch * images_per_person images. idx: (class, image) pairs. */
+typedef struct { int cls, img; } fn_sample_ref;
+int fn_sample_people(const fn_train_dataset *ds, int people_per_batch, int images_per_person,
+                     fn_rng *rng, fn_sample_ref *out, int *num_per_class, int *n_classes);
+
+/* facenet select_triplets: for each anchor-positive pair of a class, a random negative
+ * with |a-n|^2 - |a-p|^2 < alpha (any class other than the anchor's). emb: rows in the
+ * order of num_per_class. triplets: 3 row indices each (capacity: all pairs). Returns
+ * the number selected; *n_pairs gets the number of anchor-positive pairs. Shuffled. */
+int fn_select_triplets(const float *emb, int dim, const int *num_per_class, int n_classes,
+                       float alpha, fn_rng *rng, int *triplets, int *n_pairs);
+int fn_select_triplets_capacity(const int *num_per_class, int n_classes);
+
+/* Verification on all same-person pairs and an equal number of different-person pairs of
+ * a dataset (every k-th in order): squared-L2 distances, thresholds 0..4 step 0.01,
+ * 10-fold cross-validated accuracy (facenet's calculate_roc). */
+float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold);
+
+/* Image to float: resize (shorter side = load), crop size x size (random or centre),
+ * optional flip, standardise. */
+fn_status fn_train_prepare_image(const fn_image *img, int size, int random_crop, int random_flip,
+                                 fn_standardize std, fn_rng *rng, float *out);
+#endif

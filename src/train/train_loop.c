@@ -1,0 +1,724 @@
+/* train_loop.c — the epoch / step loop of train_tripletloss.py and train_softmax.py:
+ * a loader thread prepares the next sample of images while the network trains on the
+ * current one; checkpoints every epoch hold everything a resume needs (weights, moving
+ * averages, optimizer slots, BN statistics, centres, counters). */
+#include "train.h"
+#include "eval/plot.h"
+#include <pthread.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+void fn_train_options_default(fn_train_options *o, fn_train_mode mode) {
+    memset(o, 0, sizeof *o);
+    o->mode = mode;
+    fn_trainnet_config_default(&o->net);
+    o->net.dim = mode == FN_TRAIN_TRIPLET ? 128 : 128;
+    o->people_per_batch = 45;
+    o->images_per_person = 40;
+    o->alpha = 0.2f;
+    o->center_loss_factor = 0.0f;
+    o->center_loss_alfa = 0.95f;
+    o->batch_size = 90;
+    o->epoch_size = 1000;
+    o->max_epochs = mode == FN_TRAIN_TRIPLET ? 500 : 200;
+    o->optimizer = FN_OPT_ADAGRAD;
+    o->learning_rate = 0.1f;
+    o->learning_rate_decay_epochs = 100;
+    o->learning_rate_decay_factor = 1.0f;
+    o->moving_average_decay = 0.9999f;
+    o->standardize = FN_STD_FIXED;
+    o->seed = 666;
+}
+
+/* ---------------------------------------------------------------- image loading */
+typedef struct {
+    const fn_train_dataset *ds;
+    int *offset;          /* first global image index of each class */
+    fn_image *cache;      /* decoded + resized images (loader thread only) */
+    int size, random_crop, random_flip;
+    fn_standardize std;
+} image_source;
+
+static fn_status load_image(image_source *src, int cls, int img, fn_rng *rng, float *out) {
+    int g = src->offset[cls] + img;
+    fn_image *im = &src->cache[g];
+    if (!im->rgb) {
+        fn_image raw;
+        FN_TRY(fn_image_load(src->ds->cls[cls].paths[img], 1, &raw));
+        /* cache at the load size so each use only crops, flips and standardises */
+        int load = src->random_crop ? (int)(src->size * 182.0 / 160.0 + 0.5) : src->size;
+        int shorter = raw.w < raw.h ? raw.w : raw.h;
+        if (shorter != load) {
+            int w = (int)((long)raw.w * load / shorter), h = (int)((long)raw.h * load / shorter);
+            if (w < load) w = load;
+            if (h < load) h = load;
+            fn_status s = fn_image_resize(&raw, w, h, im);
+            fn_image_free(&raw);
+            FN_TRY(s);
+        } else *im = raw;
+    }
+    return fn_train_prepare_image(im, src->size, src->random_crop, src->random_flip, src->std, rng, out);
+}
+
+/* One sample of images: triplet mode = sample_people; softmax mode = next batch. */
+typedef struct {
+    int64_t index;
+    int n, n_classes;
+    fn_sample_ref *refs;
+    int *num_per_class, *labels;
+    float *x;
+    fn_status status;
+    char error[256];
+} sample_buf;
+
+typedef struct {
+    image_source *src;
+    const fn_train_options *o;
+    sample_buf *buf;
+    /* softmax: the training images as (class, image) with labels */
+    fn_sample_ref *train_refs; int n_train;
+    pthread_t thread; int running;
+} loader;
+
+static uint64_t stream_seed(uint64_t seed, uint64_t stream, uint64_t index) {
+    return fn_splitmix64(fn_splitmix64(seed ^ (stream * 0x9E3779B97F4A7C15ull)) + index);
+}
+
+static uint64_t gcd_u64(uint64_t x, uint64_t y) {
+    while (y) { uint64_t r = x % y; x = y; y = r; }
+    return x;
+}
+
+static void *loader_main(void *arg) {
+    loader *L = arg;
+    sample_buf *b = L->buf;
+    const fn_train_options *o = L->o;
+    fn_rng rng = {stream_seed(o->seed, 1, (uint64_t)b->index)};
+    b->status = FN_OK;
+    if (o->mode == FN_TRAIN_TRIPLET) {
+        b->n = fn_sample_people(L->src->ds, o->people_per_batch, o->images_per_person, &rng, b->refs,
+                                b->num_per_class, &b->n_classes);
+    } else {
+        /* epochs walk through reshuffled permutations of the training images */
+        int64_t first = b->index * o->batch_size;
+        b->n = o->batch_size;
+        for (int i = 0; i < b->n; i++) {
+            int64_t k = first + i, pass = k / L->n_train, pos = k % L->n_train;
+            /* position pos of permutation `pass`: a keyed affine bijection, so any batch
+             * of any epoch is computed from its index alone (what resume needs) */
+            uint64_t key = stream_seed(o->seed, 2, (uint64_t)pass);
+            uint64_t n = (uint64_t)L->n_train, a = n > 1 ? 1 + (key >> 1) % (n - 1) : 0;
+            while (n > 1 && gcd_u64(a, n) != 1) a = a % (n - 1) + 1;
+            uint64_t idx = (a * (uint64_t)pos + (key >> 32)) % n; /* pos -> a*pos + c is a bijection mod n */
+            b->refs[i] = L->train_refs[idx];
+        }
+    }
+    size_t per = (size_t)o->net.image_size * o->net.image_size * 3;
+    for (int i = 0; i < b->n && !b->status; i++) {
+        b->labels[i] = b->refs[i].cls;
+        b->status = load_image(L->src, b->refs[i].cls, b->refs[i].img, &rng, b->x + per * i);
+        if (b->status) snprintf(b->error, sizeof b->error, "%s", fn_last_error());
+    }
+    return NULL;
+}
+
+static fn_status loader_start(loader *L, sample_buf *b, int64_t index) {
+    L->buf = b;
+    b->index = index;
+    if (pthread_create(&L->thread, NULL, loader_main, L)) return fn_fail(FN_ERR_NOMEM, "cannot start the loader thread");
+    L->running = 1;
+    return FN_OK;
+}
+
+static fn_status loader_wait(loader *L) {
+    if (!L->running) return FN_OK;
+    pthread_join(L->thread, NULL);
+    L->running = 0;
+    if (L->buf->status) return fn_fail(L->buf->status, "%s", L->buf->error);
+    return FN_OK;
+}
+
+static fn_status sample_alloc(sample_buf *b, int n, int n_classes, int size) {
+    memset(b, 0, sizeof *b);
+    b->refs = calloc(n, sizeof(fn_sample_ref));
+    b->num_per_class = calloc(n_classes + 1, sizeof(int));
+    b->labels = calloc(n, sizeof(int));
+    b->x = fn_malloc(sizeof(float) * (size_t)n * size * size * 3);
+    if (!b->refs || !b->num_per_class || !b->labels || !b->x) return fn_fail(FN_ERR_NOMEM, "out of memory for a sample of %d images", n);
+    return FN_OK;
+}
+
+static void sample_free(sample_buf *b) {
+    free(b->refs); free(b->num_per_class); free(b->labels); fn_free(b->x);
+}
+
+/* ---------------------------------------------------------------- state */
+typedef struct {
+    const fn_train_options *o;
+    const fn_train_callbacks *cb;
+    fn_trainnet *net;
+    fn_optimizer opt, head_opt;
+    float *ema;
+    /* softmax head: logits weight (dim, K) then bias (K); centres (K, dim) */
+    int K;
+    float *head, *head_g, *centers;
+    size_t n_head;
+    int epoch;               /* next epoch to run (1-based like facenet's) */
+    int64_t global_step, sample_index;
+    double t0;
+    FILE *log;
+} trainer;
+
+static void message(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void message(trainer *t, const char *fmt, ...) {
+    if (!t->cb || !t->cb->on_message) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    t->cb->on_message(t->cb->ud, buf);
+}
+
+static void path_in(char *out, size_t cap, const char *dir, const char *name) { snprintf(out, cap, "%s/%s", dir, name); }
+
+static fn_status add_copy(fn_tensor_set *ts, const char *name, fn_dtype dt, const void *data, int64_t n) {
+    size_t bytes = (size_t)n * fn_dtype_size(dt);
+    void *d = malloc(bytes ? bytes : 1);
+    if (!d) return fn_fail(FN_ERR_NOMEM, "checkpoint: out of memory");
+    memcpy(d, data, bytes);
+    return fn_tensor_set_add(ts, name, dt, 1, &n, d, 1);
+}
+
+static fn_status save_checkpoint(trainer *t) {
+    const fn_trainnet *net = t->net;
+    fn_tensor_set ts;
+    fn_tensor_set_init(&ts);
+    int64_t state[6] = {t->epoch, t->global_step, t->sample_index, t->opt.t, t->head_opt.t, t->K};
+    fn_status s = add_copy(&ts, "w", FN_F32, net->w, (int64_t)net->n_weights);
+    if (!s) s = add_copy(&ts, "ema", FN_F32, t->ema, (int64_t)net->n_weights);
+    if (!s) s = add_copy(&ts, "bn_stats", FN_F32, net->stat, (int64_t)net->n_stat_floats);
+    if (!s) s = add_copy(&ts, "opt.s1", FN_F32, t->opt.s1, (int64_t)net->n_weights);
+    if (!s) s = add_copy(&ts, "opt.s2", FN_F32, t->opt.s2, (int64_t)net->n_weights);
+    if (!s) s = add_copy(&ts, "state", FN_I64, state, 6);
+    if (!s && t->K) {
+        s = add_copy(&ts, "head", FN_F32, t->head, (int64_t)t->n_head);
+        if (!s) s = add_copy(&ts, "head_opt.s1", FN_F32, t->head_opt.s1, (int64_t)t->n_head);
+        if (!s) s = add_copy(&ts, "head_opt.s2", FN_F32, t->head_opt.s2, (int64_t)t->n_head);
+        if (!s) s = add_copy(&ts, "centers", FN_F32, t->centers, (int64_t)t->K * net->cfg.dim);
+    }
+    char meta[512], path[4096];
+    snprintf(meta, sizeof meta, "{\"format\":\"facenet-c checkpoint\",\"version\":\"1\",\"mode\":\"%s\",\"optimizer\":\"%s\","
+             "\"depth\":\"%d,%d,%d\",\"width\":\"%g\",\"image_size\":\"%d\",\"dim\":\"%d\"}",
+             t->o->mode == FN_TRAIN_TRIPLET ? "triplet" : "softmax", fn_optimizer_name(t->opt.kind),
+             net->cfg.depth[0], net->cfg.depth[1], net->cfg.depth[2], net->cfg.width, net->cfg.image_size, net->cfg.dim);
+    path_in(path, sizeof path, t->o->models_dir, "checkpoint.safetensors");
+    if (!s) s = fn_safetensors_save(path, &ts, meta);
+    fn_tensor_set_free(&ts);
+    return s;
+}
+
+static fn_status get_exact(const fn_tensor_set *ts, const char *name, fn_dtype dt, int64_t n, void *dst) {
+    const fn_tensor *x = fn_tensor_set_find(ts, name);
+    if (!x || x->dtype != dt || x->ndim != 1 || x->shape[0] != n)
+        return fn_fail(FN_ERR_MISMATCH, "checkpoint: tensor %s missing or of another shape (expected %lld values): "
+                       "was it written with other network flags?", name, (long long)n);
+    memcpy(dst, x->data, (size_t)n * fn_dtype_size(dt));
+    return FN_OK;
+}
+
+static fn_status load_checkpoint(trainer *t) {
+    char path[4096];
+    path_in(path, sizeof path, t->o->models_dir, "checkpoint.safetensors");
+    fn_tensor_set ts;
+    FN_TRY(fn_safetensors_load(path, &ts));
+    fn_trainnet *net = t->net;
+    int64_t state[6];
+    fn_status s = get_exact(&ts, "state", FN_I64, 6, state);
+    if (!s && state[5] != t->K) s = fn_fail(FN_ERR_MISMATCH, "checkpoint: %lld classes, the data has %d", (long long)state[5], t->K);
+    if (!s) s = get_exact(&ts, "w", FN_F32, (int64_t)net->n_weights, net->w);
+    if (!s) s = get_exact(&ts, "ema", FN_F32, (int64_t)net->n_weights, t->ema);
+    if (!s) s = get_exact(&ts, "bn_stats", FN_F32, (int64_t)net->n_stat_floats, net->stat);
+    if (!s) s = get_exact(&ts, "opt.s1", FN_F32, (int64_t)net->n_weights, t->opt.s1);
+    if (!s) s = get_exact(&ts, "opt.s2", FN_F32, (int64_t)net->n_weights, t->opt.s2);
+    if (!s && t->K) {
+        s = get_exact(&ts, "head", FN_F32, (int64_t)t->n_head, t->head);
+        if (!s) s = get_exact(&ts, "head_opt.s1", FN_F32, (int64_t)t->n_head, t->head_opt.s1);
+        if (!s) s = get_exact(&ts, "head_opt.s2", FN_F32, (int64_t)t->n_head, t->head_opt.s2);
+        if (!s) s = get_exact(&ts, "centers", FN_F32, (int64_t)t->K * net->cfg.dim, t->centers);
+    }
+    if (!s && ts.metadata_json && !strstr(ts.metadata_json, fn_optimizer_name(t->opt.kind)))
+        s = fn_fail(FN_ERR_MISMATCH, "checkpoint: written with another optimizer (%s)", ts.metadata_json);
+    fn_tensor_set_free(&ts);
+    FN_TRY(s);
+    t->epoch = (int)state[0];
+    t->global_step = state[1];
+    t->sample_index = state[2];
+    t->opt.t = state[3];
+    t->head_opt.t = state[4];
+    return FN_OK;
+}
+
+static fn_status export_model(trainer *t) {
+    fn_tensor_set ts;
+    fn_tensor_set_init(&ts);
+    char *meta = NULL, path[4096];
+    fn_status s = fn_trainnet_export(t->net, t->ema, &ts, &meta);
+    if (!s) {
+        /* add the standardisation the model was trained with */
+        char full[640];
+        size_t L = strlen(meta);
+        snprintf(full, sizeof full, "%.*s,\"standardize\":\"%s\",\"trained_by\":\"facenet-c train %s\"}", (int)(L - 1), meta,
+                 t->o->standardize == FN_STD_PREWHITEN ? "prewhiten" : "fixed",
+                 t->o->mode == FN_TRAIN_TRIPLET ? "triplet" : "softmax");
+        path_in(path, sizeof path, t->o->models_dir, "model.safetensors");
+        s = fn_safetensors_save(path, &ts, full);
+    }
+    free(meta);
+    fn_tensor_set_free(&ts);
+    return s;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+/* embeddings of every image of ds with the averaged weights, inference-mode BN */
+static fn_status embed_dataset(trainer *t, image_source *src, float **emb_out, int **labels_out, int *n_out) {
+    const fn_train_dataset *ds = src->ds;
+    int n = 0;
+    for (int c = 0; c < ds->n; c++) n += ds->cls[c].n;
+    const int S = t->net->cfg.image_size, dim = t->net->cfg.dim, B = t->o->batch_size;
+    float *emb = malloc(sizeof(float) * (size_t)n * dim), *x = fn_malloc(sizeof(float) * (size_t)B * S * S * 3);
+    int *labels = malloc(sizeof(int) * (n ? n : 1));
+    if (!emb || !x || !labels) { free(emb); fn_free(x); free(labels); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
+    float *keep = t->net->w;
+    t->net->w = t->ema;
+    fn_status s = FN_OK;
+    int k = 0, c = 0, i = 0;
+    while (k < n && !s) {
+        int nb = 0;
+        for (; nb < B && k + nb < n && !s; nb++) {
+            while (i >= ds->cls[c].n) { c++; i = 0; }
+            labels[k + nb] = c;
+            s = load_image(src, c, i++, NULL, x + (size_t)nb * S * S * 3);
+        }
+        if (!s) s = fn_trainnet_forward(t->net, x, nb, 0, NULL);
+        if (!s) memcpy(emb + (size_t)k * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * nb * dim);
+        k += nb;
+    }
+    t->net->w = keep;
+    fn_free(x);
+    if (s) { free(emb); free(labels); return s; }
+    *emb_out = emb; *labels_out = labels; *n_out = n;
+    return FN_OK;
+}
+
+static fn_status evaluate(trainer *t, image_source *val, float *acc, float *thr) {
+    *acc = -1; *thr = 0;
+    if (!val) return FN_OK;
+    float *emb = NULL; int *labels = NULL, n = 0;
+    FN_TRY(embed_dataset(t, val, &emb, &labels, &n));
+    *acc = fn_train_pair_accuracy(emb, t->net->cfg.dim, labels, n, thr);
+    free(emb); free(labels);
+    return FN_OK;
+}
+
+/* ---------------------------------------------------------------- logs and plot */
+static fn_status plot_curves(const char *dir) {
+    char path[4096];
+    path_in(path, sizeof path, dir, "train_log.csv");
+    FILE *f = fopen(path, "r");
+    if (!f) return FN_OK;
+    int cap = 1024, n = 0;
+    double *xs = malloc(sizeof(double) * cap), *ys = malloc(sizeof(double) * cap);
+    char line[512];
+    while (xs && ys && fgets(line, sizeof line, f)) {
+        double e, st, gs, loss;
+        if (sscanf(line, "%lf,%lf,%lf,%lf", &e, &st, &gs, &loss) != 4) continue;
+        if (n == cap) {
+            cap *= 2;
+            double *a = realloc(xs, sizeof(double) * cap), *b = realloc(ys, sizeof(double) * cap);
+            if (a) xs = a;
+            if (b) ys = b;
+            if (!a || !b) break;
+        }
+        xs[n] = gs; ys[n] = loss; n++;
+    }
+    fclose(f);
+    /* a running mean makes the trend readable through per-step noise */
+    double *sm = malloc(sizeof(double) * (n ? n : 1));
+    int win = n / 20 > 1 ? n / 20 : 1;
+    double acc = 0;
+    for (int i = 0; sm && i < n; i++) {
+        acc += ys[i];
+        if (i >= win) acc -= ys[i - win];
+        sm[i] = acc / (i + 1 < win ? i + 1 : win);
+    }
+    path_in(path, sizeof path, dir, "epochs.csv");
+    f = fopen(path, "r");
+    double ex[4096], ea[4096];
+    int ne = 0;
+    while (f && fgets(line, sizeof line, f) && ne < 4096) {
+        double e, gs, ml, va;
+        if (sscanf(line, "%lf,%lf,%lf,%lf", &e, &gs, &ml, &va) == 4 && va >= 0) { ex[ne] = gs; ea[ne] = va; ne++; }
+    }
+    if (f) fclose(f);
+    fn_status s = FN_OK;
+    fn_plot *p1 = fn_plot_new(800, 360, "Training loss", "step", "loss", 0);
+    fn_plot *p2 = fn_plot_new(800, 300, "Held-out verification accuracy (10-fold)", "step", "accuracy", 0);
+    fn_image a = {0}, b = {0}, out = {0};
+    if (!p1 || !p2 || !xs || !ys || !sm) s = fn_fail(FN_ERR_NOMEM, "plot: out of memory");
+    if (!s && n) s = fn_plot_add_series(p1, xs, ys, n, 0xaec7e8, "loss per step");
+    if (!s && n) s = fn_plot_add_series(p1, xs, sm, n, 0x1f77b4, "running mean");
+    if (!s && ne) s = fn_plot_add_series(p2, ex, ea, ne, 0xd62728, "accuracy after each epoch");
+    if (!s) fn_plot_set_legend(p2, FN_LEGEND_BOTTOM_RIGHT);
+    if (!s && n) fn_plot_set_xrange(p2, 0, xs[n - 1] > 0 ? xs[n - 1] : 1);
+    if (!s) s = fn_plot_render(p1, &a);
+    if (!s) s = fn_plot_render(p2, &b);
+    if (!s) s = fn_image_alloc(800, a.h + b.h, &out);
+    if (!s) {
+        memcpy(out.rgb, a.rgb, (size_t)a.w * a.h * 3);
+        memcpy(out.rgb + (size_t)a.w * a.h * 3, b.rgb, (size_t)b.w * b.h * 3);
+        path_in(path, sizeof path, dir, "training.png");
+        s = fn_image_save_png(path, &out);
+    }
+    fn_image_free(&a); fn_image_free(&b); fn_image_free(&out);
+    fn_plot_free(p1); fn_plot_free(p2);
+    free(xs); free(ys); free(sm);
+    return s;
+}
+
+/* ---------------------------------------------------------------- one optimisation step */
+static float learning_rate(trainer *t, int *stop) {
+    const fn_train_options *o = t->o;
+    float base = o->learning_rate;
+    *stop = 0;
+    if (o->learning_rate <= 0 && o->learning_rate_schedule) {
+        if (fn_lr_from_file(o->learning_rate_schedule, t->epoch, &base)) { *stop = 2; return 0; }
+        if (base < 0) { *stop = 1; return 0; }
+    }
+    return fn_lr_exponential(base, t->global_step, (int64_t)o->learning_rate_decay_epochs * o->epoch_size,
+                             o->learning_rate_decay_factor);
+}
+
+/* after the gradients are in net->g (and head_g): decay, update, average */
+static void apply_update(trainer *t, float lr) {
+    const fn_train_options *o = t->o;
+    fn_optimizer_step(&t->opt, t->net->w, t->net->g, lr);
+    if (t->K) fn_optimizer_step(&t->head_opt, t->head, t->head_g, lr);
+    t->global_step++;
+    fn_ema_update(t->ema, t->net->w, t->net->n_weights, o->moving_average_decay, t->global_step);
+}
+
+static float triplet_step(trainer *t, const float *x, const int *trip, int nt, float lr) {
+    const int S = t->net->cfg.image_size, dim = t->net->cfg.dim;
+    const size_t per = (size_t)S * S * 3;
+    float *xb = fn_malloc(sizeof(float) * per * 3 * nt);
+    FN_ASSERT(xb);
+    for (int i = 0; i < 3 * nt; i++) memcpy(xb + per * i, x + per * trip[i], sizeof(float) * per);
+    fn_rng drop = {stream_seed(t->o->seed, 3, (uint64_t)t->global_step)};
+    memset(t->net->g, 0, sizeof(float) * t->net->n_weights);
+    fn_status s = fn_trainnet_forward(t->net, xb, 3 * nt, 1, &drop);
+    fn_free(xb);
+    if (s) return NAN;
+    fn_trainnet_zero_act_grads(t->net);
+    fn_tbuf *e = &t->net->bufs[t->net->embedding];
+    float loss = fn_triplet_loss(e->dx, e->x, nt, dim, t->o->alpha, 1.0f);
+    fn_trainnet_backward(t->net);
+    loss += (float)fn_trainnet_weight_decay(t->net, t->o->weight_decay, 1);
+    apply_update(t, lr);
+    return loss;
+}
+
+static float softmax_step(trainer *t, const float *x, const int *labels, int n, float lr, float *batch_acc) {
+    const int dim = t->net->cfg.dim, K = t->K;
+    const fn_train_options *o = t->o;
+    fn_rng drop = {stream_seed(o->seed, 3, (uint64_t)t->global_step)};
+    memset(t->net->g, 0, sizeof(float) * t->net->n_weights);
+    memset(t->head_g, 0, sizeof(float) * t->n_head);
+    if (fn_trainnet_forward(t->net, x, n, 1, &drop)) return NAN;
+    fn_trainnet_zero_act_grads(t->net);
+    fn_tbuf *pre = &t->net->bufs[t->net->prelogits];
+    float *logits = malloc(sizeof(float) * (size_t)n * K), *dlogits = calloc((size_t)n * K, sizeof(float));
+    FN_ASSERT(logits && dlogits);
+    float *W = t->head, *bias = t->head + (size_t)dim * K;
+    fn_dense_forward(logits, pre->x, W, bias, n, dim, K);
+    int correct = 0;
+    float loss = fn_softmax_xent(dlogits, logits, labels, n, K, 1.0f, &correct);
+    fn_dense_backward(pre->dx, t->head_g, t->head_g + (size_t)dim * K, dlogits, pre->x, W, n, dim, K);
+    if (o->center_loss_factor > 0)
+        loss += o->center_loss_factor * fn_center_loss(pre->dx, t->centers, pre->x, labels, n, dim,
+                                                       o->center_loss_alfa, o->center_loss_factor, 1);
+    fn_trainnet_backward(t->net);
+    loss += (float)fn_trainnet_weight_decay(t->net, o->weight_decay, 1);
+    /* the logits layer is regularised too (slim fully_connected with the same regulariser) */
+    double reg = 0;
+    for (size_t i = 0; i < (size_t)dim * K; i++) { reg += (double)W[i] * W[i]; t->head_g[i] += o->weight_decay * W[i]; }
+    loss += (float)(0.5 * o->weight_decay * reg);
+    apply_update(t, lr);
+    free(logits); free(dlogits);
+    *batch_acc = (float)correct / n;
+    return loss;
+}
+
+/* ---------------------------------------------------------------- fn_train */
+static fn_status check_options(const fn_train_options *o) {
+    if (!o->data_dir || !o->models_dir) return fn_fail(FN_ERR_ARG, "train: data and models folders are required");
+    if (o->batch_size < 3 || o->batch_size > 100000) return fn_fail(FN_ERR_ARG, "train: batch size %d", o->batch_size);
+    if (o->mode == FN_TRAIN_TRIPLET && o->batch_size % 3)
+        return fn_fail(FN_ERR_ARG, "train: the batch size (%d) must be a multiple of 3 (anchor, positive, negative)", o->batch_size);
+    if (o->people_per_batch < 2 || o->images_per_person < 2 || (long)o->people_per_batch * o->images_per_person > 1000000)
+        return fn_fail(FN_ERR_ARG, "train: people_per_batch %d x images_per_person %d", o->people_per_batch, o->images_per_person);
+    if (o->epoch_size < 1 || o->max_epochs < 0) return fn_fail(FN_ERR_ARG, "train: epoch size %d, max epochs %d", o->epoch_size, o->max_epochs);
+    if (o->learning_rate <= 0 && !o->learning_rate_schedule) return fn_fail(FN_ERR_ARG, "train: learning rate %g needs a schedule file", o->learning_rate);
+    if (!(o->moving_average_decay >= 0 && o->moving_average_decay < 1)) return fn_fail(FN_ERR_ARG, "train: moving average decay %g", o->moving_average_decay);
+    if (!(o->validation_set_split_ratio >= 0 && o->validation_set_split_ratio < 1)) return fn_fail(FN_ERR_ARG, "train: validation split ratio %g", o->validation_set_split_ratio);
+    return FN_OK;
+}
+
+static fn_status make_source(image_source *src, const fn_train_dataset *ds, const fn_train_options *o, int augment) {
+    memset(src, 0, sizeof *src);
+    src->ds = ds;
+    src->size = o->net.image_size;
+    src->random_crop = augment && o->random_crop;
+    src->random_flip = augment && o->random_flip;
+    src->std = o->standardize;
+    src->offset = malloc(sizeof(int) * (ds->n + 1));
+    if (!src->offset) return fn_fail(FN_ERR_NOMEM, "out of memory");
+    int n = 0;
+    for (int c = 0; c < ds->n; c++) { src->offset[c] = n; n += ds->cls[c].n; }
+    src->offset[ds->n] = n;
+    src->cache = calloc(n ? n : 1, sizeof(fn_image));
+    if (!src->cache) return fn_fail(FN_ERR_NOMEM, "out of memory");
+    return FN_OK;
+}
+
+static void free_source(image_source *src) {
+    if (src->cache) for (int i = 0; i < src->offset[src->ds->n]; i++) fn_image_free(&src->cache[i]);
+    free(src->cache); free(src->offset);
+}
+
+fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
+    FN_TRY(check_options(o));
+    if (mkdir(o->models_dir, 0777) && errno != EEXIST) return fn_fail(FN_ERR_IO, "%s: cannot create folder", o->models_dir);
+    trainer T, *t = &T;
+    memset(t, 0, sizeof T);
+    t->o = o; t->cb = cb; t->epoch = 1; t->t0 = fn_now();
+    fn_train_dataset ds = {0}, vds = {0};
+    image_source src = {0}, vsrc = {0};
+    sample_buf bufs[2] = {{0}};
+    loader L = {0};
+    fn_tensor_set pre;
+    fn_tensor_set_init(&pre);
+    fn_trainnet_config cfg = o->net;
+    fn_status s = fn_train_dataset_load(o->data_dir, &ds);
+    /* softmax: drop small classes, split images into train / validation */
+    fn_sample_ref *train_refs = NULL;
+    int n_train = 0;
+    if (!s && o->mode == FN_TRAIN_SOFTMAX) {
+        int total = 0;
+        for (int c = 0; c < ds.n; c++) total += ds.cls[c].n;
+        train_refs = malloc(sizeof(fn_sample_ref) * (total ? total : 1));
+        if (!train_refs) s = fn_fail(FN_ERR_NOMEM, "out of memory");
+        fn_rng split = {stream_seed(o->seed, 4, 0)};
+        for (int c = 0; !s && c < ds.n; c++) {
+            if (ds.cls[c].n < o->min_nrof_images_per_class || ds.cls[c].n == 0) continue;
+            /* facenet split_dataset SPLIT_IMAGES: shuffle, keep the first (1 - ratio) */
+            int *idx = malloc(sizeof(int) * ds.cls[c].n);
+            FN_ASSERT(idx);
+            for (int i = 0; i < ds.cls[c].n; i++) idx[i] = i;
+            for (int i = ds.cls[c].n - 1; i > 0; i--) { int j = (int)(fn_rng_next(&split) % (uint64_t)(i + 1)); int x = idx[i]; idx[i] = idx[j]; idx[j] = x; }
+            int keep = (int)floor(ds.cls[c].n * (1.0 - o->validation_set_split_ratio));
+            if (keep < 1) keep = 1;
+            for (int i = 0; i < keep; i++) train_refs[n_train++] = (fn_sample_ref){c, idx[i]};
+            free(idx);
+        }
+        t->K = ds.n;
+        if (!s && n_train == 0) s = fn_fail(FN_ERR_ARG, "%s: no class has at least %d images", o->data_dir, o->min_nrof_images_per_class);
+    }
+    if (!s && o->val_dir) s = fn_train_dataset_load(o->val_dir, &vds);
+    if (!s && o->pretrained_model) {
+        s = fn_safetensors_load(o->pretrained_model, &pre);
+        if (!s) s = fn_tensor_set_to_f32(&pre);
+        if (!s) s = fn_trainnet_config_from_model(&pre, &cfg);
+    }
+    if (!s) s = fn_trainnet_create(&cfg, &t->net);
+    if (!s) {
+        fn_trainnet_init(t->net, o->seed);
+        if (o->pretrained_model) {
+            s = fn_trainnet_import(t->net, &pre);
+            if (!s) message(t, "fine-tuning from %s (depth %d,%d,%d, width %g, dim %d)", o->pretrained_model,
+                            cfg.depth[0], cfg.depth[1], cfg.depth[2], cfg.width, cfg.dim);
+        }
+    }
+    fn_tensor_set_free(&pre);
+    if (!s) s = fn_optimizer_init(&t->opt, o->optimizer, t->net->n_weights);
+    if (!s) {
+        t->ema = malloc(sizeof(float) * t->net->n_weights);
+        if (!t->ema) s = fn_fail(FN_ERR_NOMEM, "out of memory");
+        else memcpy(t->ema, t->net->w, sizeof(float) * t->net->n_weights);
+    }
+    if (!s && t->K) {
+        const int dim = cfg.dim;
+        t->n_head = (size_t)dim * t->K + t->K;
+        t->head = calloc(t->n_head, sizeof(float));
+        t->head_g = calloc(t->n_head, sizeof(float));
+        t->centers = calloc((size_t)t->K * dim, sizeof(float));
+        if (!t->head || !t->head_g || !t->centers) s = fn_fail(FN_ERR_NOMEM, "out of memory");
+        else {
+            float limit = sqrtf(6.0f / (dim + t->K));
+            fn_rng r = {stream_seed(o->seed, 5, 0)};
+            for (size_t i = 0; i < (size_t)dim * t->K; i++) t->head[i] = (2 * fn_rng_uniform(&r) - 1) * limit;
+            s = fn_optimizer_init(&t->head_opt, o->optimizer, t->n_head);
+        }
+    }
+    if (!s && o->resume) {
+        s = load_checkpoint(t);
+        if (!s) message(t, "resumed at epoch %d, step %lld", t->epoch, (long long)t->global_step);
+    }
+    /* logs: a fresh run truncates them, a resumed one appends */
+    char path[4096];
+    if (!s) {
+        path_in(path, sizeof path, o->models_dir, "train_log.csv");
+        t->log = fopen(path, o->resume ? "a" : "w");
+        if (!t->log) s = fn_fail(FN_ERR_IO, "%s: cannot write", path);
+        else if (!o->resume) fprintf(t->log, "epoch,step,global_step,loss,%s,lr,seconds\n",
+                                     o->mode == FN_TRAIN_TRIPLET ? "triplets,pairs" : "accuracy,batch");
+    }
+    FILE *elog = NULL;
+    if (!s) {
+        path_in(path, sizeof path, o->models_dir, "epochs.csv");
+        elog = fopen(path, o->resume ? "a" : "w");
+        if (!elog) s = fn_fail(FN_ERR_IO, "%s: cannot write", path);
+        else if (!o->resume) fprintf(elog, "epoch,global_step,mean_loss,val_accuracy,val_threshold,seconds\n");
+    }
+    if (!s) s = make_source(&src, &ds, o, 1);
+    if (!s && o->val_dir) s = make_source(&vsrc, &vds, o, 0);
+    const int S = cfg.image_size, dim = cfg.dim;
+    int sample_n = o->mode == FN_TRAIN_TRIPLET ? o->people_per_batch * o->images_per_person : o->batch_size;
+    for (int i = 0; i < 2 && !s; i++) s = sample_alloc(&bufs[i], sample_n, sample_n, S);
+    int *trip = NULL;
+    float *emb = NULL;
+    if (!s && o->mode == FN_TRAIN_TRIPLET) {
+        int cap = 0;
+        int per = o->images_per_person;
+        cap = o->people_per_batch * per * (per - 1) / 2 + 1;
+        trip = malloc(sizeof(int) * 3 * cap);
+        emb = malloc(sizeof(float) * (size_t)sample_n * dim);
+        if (!trip || !emb) s = fn_fail(FN_ERR_NOMEM, "out of memory for triplets");
+    }
+    L.src = &src; L.o = o; L.train_refs = train_refs; L.n_train = n_train;
+    /* random-init (or pretrained) accuracy, as epoch 0 */
+    if (!s && !o->resume && o->val_dir) {
+        float acc, thr;
+        s = evaluate(t, &vsrc, &acc, &thr);
+        if (!s) {
+            fprintf(elog, "0,0,nan,%.6f,%.4f,%.2f\n", acc, thr, fn_now() - t->t0);
+            fflush(elog);
+            fn_train_epoch_info ei = {0, 0, NAN, acc, thr, fn_now() - t->t0};
+            if (cb && cb->on_epoch) cb->on_epoch(cb->ud, &ei);
+        }
+    }
+    int cur = 0;
+    if (!s) s = loader_start(&L, &bufs[cur], t->sample_index);
+    int stopped = 0;
+    while (!s && t->epoch <= o->max_epochs && !stopped) {
+        int stop;
+        float lr = learning_rate(t, &stop);
+        if (stop == 2) { s = FN_ERR_FORMAT; break; }
+        if (stop) { message(t, "learning rate schedule says stop at epoch %d", t->epoch); break; }
+        int batch_number = 0;
+        double loss_sum = 0;
+        int loss_n = 0;
+        fn_progress prog;
+        fn_progress_begin(&prog, "epoch", o->epoch_size);
+        while (!s && batch_number < o->epoch_size) {
+            s = loader_wait(&L);
+            if (s) break;
+            sample_buf *b = &bufs[cur];
+            t->sample_index = b->index + 1;
+            cur ^= 1;
+            s = loader_start(&L, &bufs[cur], t->sample_index); /* the next sample loads meanwhile */
+            if (s) break;
+            lr = learning_rate(t, &stop);
+            if (o->mode == FN_TRAIN_TRIPLET) {
+                /* embed the whole sample (training-mode BN, as facenet's phase_train=True) */
+                for (int k = 0; k < b->n && !s; k += o->batch_size) {
+                    int nb = b->n - k < o->batch_size ? b->n - k : o->batch_size;
+                    fn_rng drop = {stream_seed(o->seed, 6, (uint64_t)b->index * 1000003u + k)};
+                    s = fn_trainnet_forward(t->net, b->x + (size_t)k * S * S * 3, nb, 1, &drop);
+                    if (!s) memcpy(emb + (size_t)k * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * nb * dim);
+                }
+                if (s) break;
+                fn_rng sel = {stream_seed(o->seed, 7, (uint64_t)b->index)};
+                int pairs;
+                int nt = fn_select_triplets(emb, dim, b->num_per_class, b->n_classes, o->alpha, &sel, trip, &pairs);
+                int per_batch = o->batch_size / 3;
+                int nrof_batches = (nt + per_batch - 1) / per_batch;
+                for (int k = 0; k < nrof_batches; k++) {
+                    int m = nt - k * per_batch < per_batch ? nt - k * per_batch : per_batch;
+                    float loss = triplet_step(t, b->x, trip + 3 * k * per_batch, m, lr);
+                    if (loss != loss) { s = fn_fail(FN_ERR_NOMEM, "training step failed: %s", fn_last_error()); break; }
+                    batch_number++;
+                    loss_sum += loss; loss_n++;
+                    double secs = fn_now() - t->t0;
+                    fprintf(t->log, "%d,%d,%lld,%.6f,%d,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, loss, nt, pairs, lr, secs);
+                    fn_train_step_info si = {t->epoch, batch_number, t->global_step, loss, lr, nt, pairs, -1, secs};
+                    if (cb && cb->on_step) cb->on_step(cb->ud, &si);
+                    fn_progress_step(&prog, 1);
+                    if (o->max_steps && t->global_step >= o->max_steps) { stopped = 1; break; }
+                }
+                if (nt == 0) {
+                    /* no triplet inside the margin: the sample still counts toward the epoch
+                     * so an easy dataset cannot loop forever */
+                    batch_number++;
+                    fprintf(t->log, "%d,%d,%lld,%.6f,0,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, 0.0, pairs, lr, fn_now() - t->t0);
+                }
+            } else {
+                float acc;
+                float loss = softmax_step(t, b->x, b->labels, b->n, lr, &acc);
+                if (loss != loss) { s = fn_fail(FN_ERR_NOMEM, "training step failed: %s", fn_last_error()); break; }
+                batch_number++;
+                loss_sum += loss; loss_n++;
+                double secs = fn_now() - t->t0;
+                fprintf(t->log, "%d,%d,%lld,%.6f,%.4f,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, loss, acc, b->n, lr, secs);
+                fn_train_step_info si = {t->epoch, batch_number, t->global_step, loss, lr, 0, 0, acc, secs};
+                if (cb && cb->on_step) cb->on_step(cb->ud, &si);
+                fn_progress_step(&prog, 1);
+                if (o->max_steps && t->global_step >= o->max_steps) stopped = 1;
+            }
+            if (stopped) break;
+        }
+        fn_progress_end(&prog);
+        if (s) break;
+        fflush(t->log);
+        float acc = -1, thr = 0;
+        s = evaluate(t, o->val_dir ? &vsrc : NULL, &acc, &thr);
+        if (s) break;
+        double secs = fn_now() - t->t0;
+        float mean_loss = loss_n ? (float)(loss_sum / loss_n) : 0;
+        fprintf(elog, "%d,%lld,%.6f,%.6f,%.4f,%.2f\n", t->epoch, (long long)t->global_step, mean_loss, acc, thr, secs);
+        fflush(elog);
+        fn_train_epoch_info ei = {t->epoch, t->global_step, mean_loss, acc, thr, secs};
+        if (cb && cb->on_epoch) cb->on_epoch(cb->ud, &ei);
+        t->epoch++;
+        /* the prefetched sample is not consumed: the checkpoint points at it */
+        s = save_checkpoint(t);
+        if (!s) s = export_model(t);
+        if (!s) s = plot_curves(o->models_dir);
+    }
+    if (L.running) { pthread_join(L.thread, NULL); L.running = 0; }
+    if (!s && t->epoch == 1 && !o->resume) s = export_model(t); /* max_epochs 0: export the initial model */
+    if (t->log) fclose(t->log);
+    if (elog) fclose(elog);
+    free(trip); free(emb); free(train_refs);
+    for (int i = 0; i < 2; i++) sample_free(&bufs[i]);
+    free_source(&src);
+    if (o->val_dir) free_source(&vsrc);
+    fn_train_dataset_free(&ds);
+    fn_train_dataset_free(&vds);
+    fn_optimizer_free(&t->opt);
+    fn_optimizer_free(&t->head_opt);
+    free(t->ema); free(t->head); free(t->head_g); free(t->centers);
+    fn_trainnet_free(t->net);
+    return s;
+}
