@@ -118,6 +118,12 @@ static void test_conv_cases(void) {
     check_conv("5x5 s3 SAME 11x10 3->4", 1, 11, 10, 3, 4, 5, 5, 3, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0);
     check_conv("residual: out = relu(out + 0.17*(conv+b))", 2, 6, 6, 20, 12, 1, 1, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 0.17f, 1);
     check_conv("residual no ReLU, 3x3 SAME", 1, 5, 5, 4, 8, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 1.0f, 1);
+    /* 3x3 stride 1 with Cin, Cout >= 16 takes the Winograd F(2x2,3x3) path: odd and even
+     * outputs (partial edge tiles), SAME and VALID, the residual epilogue, > 1 tile chunk */
+    check_conv("Winograd 3x3 SAME 9x9 16->24 bias ReLU", 2, 9, 9, 16, 24, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
+    check_conv("Winograd 3x3 VALID 12x11 20->32", 2, 12, 11, 20, 32, 3, 3, 1, FN_PAD_VALID, 1, FN_ACT_NONE, 1, 0);
+    check_conv("Winograd 3x3 SAME 8x8 32->16 residual 0.17", 1, 8, 8, 32, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 0.17f, 1);
+    check_conv("Winograd 3x3 SAME 41x39 16->16 (chunks)", 2, 41, 39, 16, 16, 3, 3, 1, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0);
     check_conv("3x3 VALID 160->79-like stem 15x15 3->8", 1, 15, 15, 3, 8, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0);
 }
 
