@@ -161,6 +161,17 @@ fn_status fn_mtcnn_weights_load(const char *path, fn_tensor_set *out) {
         s = fn_mtcnn_check(out);
         if (s) { char msg[512]; snprintf(msg, sizeof msg, "%s", fn_last_error()); s = fn_fail(s, "%s: not a complete MTCNN set: %s", path, msg); }
     }
+    if (!s) {
+        /* exactly the canonical tensors, in canonical order, whatever the source's order */
+        fn_tensor_set sorted;
+        fn_tensor_set_init(&sorted);
+        sorted.format = out->format;
+        for (int k = 0; k < N_MTCNN_PARAMS && !s; k++)
+            for (int i = 0; i < out->n; i++)
+                if (!strcmp(out->t[i].name, mtcnn_params[k].name)) { s = fn_tensor_set_take(&sorted, out, i, mtcnn_params[k].name); break; }
+        fn_tensor_set_free(out);
+        *out = sorted;
+    }
     if (s) fn_tensor_set_free(out);
     return s;
 }
