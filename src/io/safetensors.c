@@ -199,7 +199,14 @@ fn_status fn_safetensors_parse(const uint8_t *data, size_t size, fn_tensor_set *
             st = fn_fail(FN_ERR_FORMAT, "safetensors: tensor '%s' has %zu bytes for shape needing %zu", e->key, (size_t)(en - b), nbytes); goto done;
         }
         if (fn_tensor_set_find(out, e->key)) { st = fn_fail(FN_ERR_FORMAT, "safetensors: duplicate tensor '%s'", e->key); goto done; }
-        if ((st = fn_tensor_set_add(out, e->key, dtype, sh->n, shape, (void *)(body + (size_t)b), 0))) goto done;
+        const uint8_t *src = body + (size_t)b;
+        if ((uintptr_t)src % fn_dtype_size(dtype)) {
+            /* other writers need not align the body: copy rather than hand out misaligned floats */
+            void *copy = fn_malloc(nbytes ? nbytes : 1);
+            if (!copy) { st = FN_ERR_NOMEM; goto done; }
+            if (nbytes) memcpy(copy, src, nbytes);
+            if ((st = fn_tensor_set_add(out, e->key, dtype, sh->n, shape, copy, 1))) goto done;
+        } else if ((st = fn_tensor_set_add(out, e->key, dtype, sh->n, shape, (void *)src, 0))) goto done;
     }
 done:
     fn_json_free(h);
