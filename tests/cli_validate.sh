@@ -110,11 +110,12 @@ head -5 "$TMP/pairs.txt" > "$TMP/pairs4.txt"
 "$BIN" validate "$LFW" --pairs "$TMP/pairs4.txt" --model "$MODEL" --mtcnn "$SHARED/models/mtcnn" \
     --folds 2 --json > "$TMP/r5.json" 2> "$TMP/r5.err" || { cat "$TMP/r5.err"; fail "MTCNN run"; }
 cat "$TMP/r5.json"
-$PY - "$TMP/r5.json" <<'EOF' && ok "MTCNN path: 4 pairs, faces found, all right" || fail "MTCNN path"
+$PY - "$TMP/r5.json" <<'EOF' && ok "MTCNN path: 4 pairs, 7 faces found, AUC 1" || fail "MTCNN path"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["pairs"] == 4 and d["no_face"] == 0 and d["images"] == 8, d
-assert d["accuracy"] == 1.0, d["accuracy"]  # two easy same/different pairs per fold
+assert d["pairs"] == 4 and d["no_face"] == 0 and d["images"] == 7, d  # one image is in 2 pairs
+# same pairs closer than different ones (the 2-pair folds make accuracy itself coarse)
+assert d["auc"] == 1.0 and d["accuracy"] >= 0.5, d
 EOF
 
 # ---- errors: one line, exit 1
