@@ -152,6 +152,25 @@ static void forward_chunk(const dlib_net *net, const fn_image *crops, int n, flo
     fn_dense_forward(out, pooled, net->fc, NULL, n, 256, FN_DLIB_DIM);
 }
 
+/* The largest workspace any conv of the net asks for, at chunk images (asked of the op,
+ * shape by shape, so a new conv algorithm with other needs stays safe). */
+static size_t workspace_floats(const dlib_net *net, int chunk) {
+    fn_conv_shape s;
+    fn_conv_shape_init(&s, chunk, FN_DLIB_INPUT, FN_DLIB_INPUT, 3, 32, 7, 7, 2, 2, FN_PAD_VALID);
+    size_t ws = fn_conv2d_workspace(&s);
+    int H = 35, W = 35;
+    for (int b = 0; b < N_BLOCKS; b++) {
+        const res_block *B = &net->blocks[b];
+        fn_conv_shape_init(&s, chunk, H, W, B->conv1.cin, B->conv1.cout, 3, 3, B->down ? 2 : 1,
+                           B->down ? 2 : 1, B->down ? FN_PAD_VALID : FN_PAD_SAME);
+        if (fn_conv2d_workspace(&s) > ws) ws = fn_conv2d_workspace(&s);
+        fn_conv_shape_init(&s, chunk, s.OH, s.OW, B->conv2.cin, B->conv2.cout, 3, 3, 1, 1, FN_PAD_SAME);
+        if (fn_conv2d_workspace(&s) > ws) ws = fn_conv2d_workspace(&s);
+        if (B->down) { H /= 2; W /= 2; }
+    }
+    return ws;
+}
+
 fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int n, float *out) {
     const dlib_net *net = m->impl;
     const int S = FN_DLIB_INPUT;
@@ -162,11 +181,7 @@ fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int 
     if (chunk <= 0) return FN_OK;
     /* largest activations: stem output 72×72×32, input 150×150×3 */
     const size_t act = (size_t)chunk * 72 * 72 * 32, in = (size_t)chunk * S * S * 3;
-    fn_conv_shape s;
-    fn_conv_shape_init(&s, chunk, S, S, 3, 32, 7, 7, 2, 2, FN_PAD_VALID);
-    size_t wsz = fn_conv2d_workspace(&s);
-    fn_conv_shape_init(&s, chunk, 35, 35, 32, 32, 3, 3, 1, 1, FN_PAD_SAME);
-    if (fn_conv2d_workspace(&s) > wsz) wsz = fn_conv2d_workspace(&s);
+    const size_t wsz = workspace_floats(net, chunk);
     float *x = fn_malloc(act * sizeof(float)), *t1 = fn_malloc((act > in ? act : in) * sizeof(float)),
           *t2 = fn_malloc(act * sizeof(float)), *ws = fn_malloc((wsz ? wsz : 1) * sizeof(float));
     fn_status st = FN_OK;
