@@ -51,6 +51,13 @@ check "  conv2d_1a.conv.weight OIHW [4, 3, 3, 3]" has "$T/o7" "conv2d_1a.conv.we
 check "  last_linear.weight [4, 6]" has "$T/o7" "last_linear.weight *F32 *\[4, 6\]"
 check "  last_bn.weight added" has "$T/o7" "last_bn.weight *F32 *\[4\]"
 
+# TF.js manifest (parsed by src/io/tfjs.c): detected by content, not by the .json name
+printf '[{"paths":["w.bin"],"weights":[{"name":"conv/filters","shape":[2],"dtype":"float32"}]}]' > "$T/manifest.txt"
+printf '\x00\x00\xc0\x3f\x00\x00\x20\xc0' > "$T/w.bin"   # 1.5, -2.5
+check "convert a TF.js manifest" run "$T/o8" 0 "$FN" convert "$T/manifest.txt" "$T/tfjs.safetensors"
+check "  format tfjs" has "$T/o8" "(tfjs): 1 tensors, 2 parameters"
+check "  values 1.5, -2.5 after the header" cmp <(tail -c 8 "$T/tfjs.safetensors") "$T/w.bin"
+
 # errors: one clear line, non-zero exit, no output file left behind
 check "forbidden pickle global refused" run "$T/e1" 1 "$FN" convert "$FIX/evil_global.pkl" "$T/evil.safetensors"
 check "  message names os.system" has "$T/e1" "refusing global 'os.system'"

@@ -5,9 +5,9 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-/* TF.js lives in tfjs.c (another area); weak so this file links before/without it. */
-fn_status fn_tfjs_load(const char *manifest_path, fn_tensor_set *out) __attribute__((weak));
-int fn_tfjs_sniff(const uint8_t *data, size_t size) __attribute__((weak));
+/* TF.js lives in tfjs.c (the dlib area). Referenced strongly: a weak reference would not
+ * pull tfjs.o out of the static library, and convert would silently lack TF.js. */
+#include "tfjs.h"
 
 const char *fn_weights_format_name(fn_weights_format f) {
     switch (f) {
@@ -181,8 +181,7 @@ static fn_status weights_load(const char *path, fn_tensor_set *out, const char *
     case FN_WFMT_TF_GRAPHDEF: s = fn_graphdef_load_mem(data, size, &raw); break;
     case FN_WFMT_TFJS:
         free(data); data = NULL;
-        if (!fn_tfjs_load) s = fn_fail(FN_ERR_UNSUPPORTED, "TensorFlow.js manifests are not supported in this build");
-        else s = fn_tfjs_load(path, &raw);
+        s = fn_tfjs_load(path, &raw);
         break;
     default:
         s = fn_fail(FN_ERR_FORMAT, "unrecognised weight format (not safetensors, PyTorch .pt, TF .pb, .npy or a TF.js manifest)");
