@@ -27,12 +27,17 @@ typedef enum {
  * (b[0..ret) in descending score). FN_ERR_NOMEM is reported as -1. */
 int mtcnn_nms(mtcnn_box *b, int n, float thresh, mtcnn_nms_mode mode);
 
+/* Summed-area table of img for mtcnn_area_resample: (h+1) x (w+1) x 3 uint32, malloc'd.
+ * NULL when out of memory or for images above 32 Mpixel (then resampling sums directly). */
+uint32_t *mtcnn_integral(const fn_image *img);
+
 /* torch.nn.functional.interpolate(mode='area') (= adaptive average pooling) of the
  * rectangle [x0, x0+w) x [y0, y0+h) of img to oh x ow, normalised for the nets:
  * out (oh,ow,3) = (mean - 127.5) * 0.0078125. The rectangle must lie inside the image.
- * Matches PyTorch bit for bit (integer sums, then sum / kh / kw in float). */
-void mtcnn_area_resample(const fn_image *img, int x0, int y0, int w, int h, int ow, int oh,
-                         float *out);
+ * sat: mtcnn_integral(img) or NULL. Matches PyTorch bit for bit (exact integer window
+ * sums, then sum / kh / kw in float as ATen does). */
+void mtcnn_area_resample(const fn_image *img, const uint32_t *sat, int x0, int y0, int w, int h,
+                         int ow, int oh, float *out);
 
 /* The image pyramid scales facenet uses for (w, h, min_size, factor); returns the count
  * (at most max) */

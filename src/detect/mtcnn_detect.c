@@ -97,7 +97,8 @@ static int crop_rect(const mtcnn_box *b, int w, int h, int *cx, int *cy, int *cw
 
 /* Drops boxes that have no pixels in the image (facenet-pytorch skips their crops) and
  * fills the (n, size, size, 3) batch with the area-resampled crops of the rest. */
-static fn_status crop_batch(const fn_image *img, box_list *l, int size, float **batch) {
+static fn_status crop_batch(const fn_image *img, const uint32_t *sat, box_list *l, int size,
+                            float **batch) {
     int kept = 0;
     int (*rect)[4] = malloc(sizeof(int[4]) * (size_t)(l->n ? l->n : 1));
     if (!rect) return fn_fail(FN_ERR_NOMEM, "out of memory");
@@ -113,7 +114,7 @@ static fn_status crop_batch(const fn_image *img, box_list *l, int size, float **
     if (!x) { free(rect); return FN_ERR_NOMEM; }
     #pragma omp parallel for schedule(dynamic, 4)
     for (int i = 0; i < kept; i++)
-        mtcnn_area_resample(img, rect[i][0], rect[i][1], rect[i][2], rect[i][3], size, size,
+        mtcnn_area_resample(img, sat, rect[i][0], rect[i][1], rect[i][2], rect[i][3], size, size,
                             x + per * i);
     free(rect);
     *batch = x;
@@ -124,7 +125,7 @@ static fn_status crop_batch(const fn_image *img, box_list *l, int size, float **
 
 /* P-Net over one pyramid level: candidates with probability >= thresh, NMS 0.5 among them,
  * appended to all. */
-static fn_status pnet_stage(const fn_detector *d, const fn_image *img, double scale,
+static fn_status pnet_stage(const fn_detector *d, const fn_image *img, const uint32_t *sat, double scale,
                             float thresh, box_list *all) {
     const int hs = (int)(img->h * scale + 1), ws = (int)(img->w * scale + 1);
     size_t px;
@@ -137,7 +138,7 @@ static fn_status pnet_stage(const fn_detector *d, const fn_image *img, double sc
     float *map = fn_malloc(sizeof(float) * (size_t)OH * OW * 5);
     fn_status s = FN_OK;
     if (!x || !map) { s = FN_ERR_NOMEM; goto done; }
-    mtcnn_area_resample(img, 0, 0, img->w, img->h, ws, hs, x);
+    mtcnn_area_resample(img, sat, 0, 0, img->w, img->h, ws, hs, x);
     s = mtcnn_pnet_forward(&d->nets, x, hs, ws, map);
     if (s != FN_OK) goto done;
     fn_free(x); x = NULL;
@@ -181,9 +182,10 @@ static fn_status nms_list(box_list *l, float thresh, mtcnn_nms_mode mode) {
     return FN_OK;
 }
 
-static fn_status rnet_stage(const fn_detector *d, const fn_image *img, float thresh, box_list *l) {
+static fn_status rnet_stage(const fn_detector *d, const fn_image *img, const uint32_t *sat,
+                            float thresh, box_list *l) {
     float *batch = NULL;
-    FN_TRY(crop_batch(img, l, 24, &batch));
+    FN_TRY(crop_batch(img, sat, l, 24, &batch));
     float *out = fn_malloc(sizeof(float) * 5 * (size_t)(l->n ? l->n : 1));
     fn_status s = out ? mtcnn_rnet_forward(&d->nets, batch, l->n, out) : FN_ERR_NOMEM;
     fn_free(batch);
@@ -207,9 +209,10 @@ static fn_status rnet_stage(const fn_detector *d, const fn_image *img, float thr
     return FN_OK;
 }
 
-static fn_status onet_stage(const fn_detector *d, const fn_image *img, float thresh, box_list *l) {
+static fn_status onet_stage(const fn_detector *d, const fn_image *img, const uint32_t *sat,
+                            float thresh, box_list *l) {
     float *batch = NULL;
-    FN_TRY(crop_batch(img, l, 48, &batch));
+    FN_TRY(crop_batch(img, sat, l, 48, &batch));
     float *out = fn_malloc(sizeof(float) * 15 * (size_t)(l->n ? l->n : 1));
     fn_status s = out ? mtcnn_onet_forward(&d->nets, batch, l->n, out) : FN_ERR_NOMEM;
     fn_free(batch);
@@ -267,10 +270,12 @@ fn_status fn_detect(fn_detector *d, const fn_image *img, const fn_detect_params 
     int n_scales = mtcnn_pyramid_scales(img->w, img->h, intended(p.min_size), intended(p.factor),
                                         scales, MAX_SCALES);
 
+    /* one summed-area table serves every pyramid level and crop (NULL: direct sums) */
+    uint32_t *sat = mtcnn_integral(img);
     box_list l = { 0 };
     fn_status s = FN_OK;
     for (int i = 0; i < n_scales && s == FN_OK; i++)
-        s = pnet_stage(d, img, scales[i], p.thresholds[0], &l);
+        s = pnet_stage(d, img, sat, scales[i], p.thresholds[0], &l);
     if (s == FN_OK) s = nms_list(&l, 0.7f, MTCNN_NMS_UNION);
     if (s == FN_OK) {
         /* P-Net's offsets are scaled by the box size without the +1 */
@@ -283,8 +288,9 @@ fn_status fn_detect(fn_detector *d, const fn_image *img, const fn_detect_params 
             square_box(b);
         }
     }
-    if (s == FN_OK && l.n > 0) s = rnet_stage(d, img, p.thresholds[1], &l);
-    if (s == FN_OK && l.n > 0) s = onet_stage(d, img, p.thresholds[2], &l);
+    if (s == FN_OK && l.n > 0) s = rnet_stage(d, img, sat, p.thresholds[1], &l);
+    if (s == FN_OK && l.n > 0) s = onet_stage(d, img, sat, p.thresholds[2], &l);
+    free(sat);
     if (s != FN_OK) { free(l.b); return s; }
 
     fn_face *f = malloc(sizeof(fn_face) * (size_t)(l.n ? l.n : 1));

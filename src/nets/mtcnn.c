@@ -245,11 +245,34 @@ static int pool_out(int in, int k, int stride) {
     return (in - k + stride - 1) / stride + 1;
 }
 
+/* MaxPool2d(k, stride, ceil_mode=True) over (N,H,W,C), C a multiple of 8; windows that
+ * run past the bottom/right edge use their in-image taps only. */
 static void maxpool_ceil_forward(float *out, const float *in, int N, int H, int W, int C, int k,
-                                 int stride, int *OH, int *OW) {
-    *OH = pool_out(H, k, stride);
-    *OW = pool_out(W, k, stride);
-    fn_maxpool_forward(out, C, in, C, N, H, W, C, k, stride, 0, 0, *OH, *OW);
+                                 int stride, int *OH_out, int *OW_out) {
+    const int OH = pool_out(H, k, stride), OW = pool_out(W, k, stride), NV = C / 8;
+    FN_ASSERT(C % 8 == 0);
+    *OH_out = OH;
+    *OW_out = OW;
+    const long rows = (long)N * OH;
+    #pragma omp parallel for schedule(static) if (rows * OW * C * k * k > 1000000)
+    for (long r = 0; r < rows; r++) {
+        const int n = (int)(r / OH), oy = (int)(r % OH);
+        const int y0 = oy * stride, y1 = y0 + k < H ? y0 + k : H;
+        for (int ox = 0; ox < OW; ox++) {
+            const int x0 = ox * stride, x1 = x0 + k < W ? x0 + k : W;
+            float *o = out + ((size_t)r * OW + ox) * C;
+            for (int j = 0; j < NV; j++) {
+                v8f m = *(const v8f *)(in + (((size_t)n * H + y0) * W + x0) * C + 8 * j);
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++) {
+                        const v8f v = *(const v8f *)(in + (((size_t)n * H + y) * W + x) * C + 8 * j);
+                        const v8i gt = v > m;
+                        m = (v8f)(((v8i)v & gt) | ((v8i)m & ~gt));
+                    }
+                *(v8f *)(o + 8 * j) = m;
+            }
+        }
+    }
 }
 
 /* the face probability of two class logits: softmax(l)[1] */
