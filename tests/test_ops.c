@@ -33,7 +33,8 @@ static void conv_ref(double *out, const float *in, int ld_in, const float *w, co
 /* One conv case: input and output are channel slices (offset 2, ld = C + 5) of wider
  * tensors; the columns outside the slice must stay untouched. */
 static void check_conv(const char *what, int N, int H, int W, int Cin, int Cout, int kh, int kw,
-                       int stride, fn_padding pad, int use_bias, fn_act act, float alpha, float beta) {
+                       int stride, fn_padding pad, int use_bias, fn_act act, float alpha, float beta,
+                       int pretransform) {
     fn_conv_shape s;
     fn_conv_shape_init(&s, N, H, W, Cin, Cout, kh, kw, stride, stride, pad);
     int ld_in = Cin + 5, ld_out = Cout + 5, off = 2;
@@ -46,7 +47,15 @@ static void check_conv(const char *what, int N, int H, int W, int Cin, int Cout,
     fill(out, n_out, -1, 1); memcpy(old, out, 4 * n_out);
     size_t ws_n = fn_conv2d_workspace(&s);
     float *ws = ws_n ? malloc(4 * ws_n) : NULL;
-    fn_conv2d_forward_ex(out + off, ld_out, in + off, ld_in, w, use_bias ? bias : NULL, &s, alpha, beta, act, ws);
+    const float *wino = NULL;
+    float *U = NULL;
+    if (pretransform && fn_conv2d_winograd_eligible(kh, kw, stride, stride, Cin, Cout)) {
+        U = malloc(sizeof(float) * 16 * Cin * Cout);
+        fn_conv2d_winograd_weights(U, w, Cin, Cout);
+        wino = U;
+    }
+    fn_conv2d_forward_ex(out + off, ld_out, in + off, ld_in, w, wino, use_bias ? bias : NULL, &s, alpha, beta, act, ws);
+    free(U);
     conv_ref(ref, in + off, ld_in, w, use_bias ? bias : NULL, &s);
     double err = 0; int untouched = 1;
     for (size_t p = 0; p < (size_t)N * s.OH * s.OW; p++)
@@ -105,26 +114,27 @@ static void test_conv_hand(void) {
 
 static void test_conv_cases(void) {
     printf("conv2d vs direct double-precision reference (channel-slice views):\n");
-    check_conv("3x3 s1 SAME 9x9 8->16 bias ReLU", 2, 9, 9, 8, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
-    check_conv("3x3 s2 SAME odd 9x7 5->6", 2, 9, 7, 5, 6, 3, 3, 2, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0);
-    check_conv("3x3 s2 SAME even 8x8 4->3", 1, 8, 8, 4, 3, 3, 3, 2, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0);
-    check_conv("3x3 s2 VALID 17x17 6->10", 2, 17, 17, 6, 10, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0);
-    check_conv("1x7 SAME 8x8 12->7", 2, 8, 8, 12, 7, 1, 7, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
-    check_conv("7x1 SAME 8x8 7->12", 2, 8, 8, 7, 12, 7, 1, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0);
-    check_conv("1x3 SAME 3x3 16->9", 3, 3, 3, 16, 9, 1, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
-    check_conv("3x1 SAME 3x3 9->16", 3, 3, 3, 9, 16, 3, 1, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
-    check_conv("1x1 pointwise 5x5 32->24 bias ReLU", 2, 5, 5, 32, 24, 1, 1, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0);
-    check_conv("1x1 stride 2 (im2col path) 7x7 6->5", 1, 7, 7, 6, 5, 1, 1, 2, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0);
-    check_conv("5x5 s3 SAME 11x10 3->4", 1, 11, 10, 3, 4, 5, 5, 3, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0);
-    check_conv("residual: out = relu(out + 0.17*(conv+b))", 2, 6, 6, 20, 12, 1, 1, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 0.17f, 1);
-    check_conv("residual no ReLU, 3x3 SAME", 1, 5, 5, 4, 8, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 1.0f, 1);
+    check_conv("3x3 s1 SAME 9x9 8->16 bias ReLU", 2, 9, 9, 8, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("3x3 s2 SAME odd 9x7 5->6", 2, 9, 7, 5, 6, 3, 3, 2, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0, 0);
+    check_conv("3x3 s2 SAME even 8x8 4->3", 1, 8, 8, 4, 3, 3, 3, 2, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0, 0);
+    check_conv("3x3 s2 VALID 17x17 6->10", 2, 17, 17, 6, 10, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("1x7 SAME 8x8 12->7", 2, 8, 8, 12, 7, 1, 7, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("7x1 SAME 8x8 7->12", 2, 8, 8, 7, 12, 7, 1, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0, 0);
+    check_conv("1x3 SAME 3x3 16->9", 3, 3, 3, 16, 9, 1, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("3x1 SAME 3x3 9->16", 3, 3, 3, 9, 16, 3, 1, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("1x1 pointwise 5x5 32->24 bias ReLU", 2, 5, 5, 32, 24, 1, 1, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("1x1 stride 2 (im2col path) 7x7 6->5", 1, 7, 7, 6, 5, 1, 1, 2, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0, 0);
+    check_conv("5x5 s3 SAME 11x10 3->4", 1, 11, 10, 3, 4, 5, 5, 3, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0, 0);
+    check_conv("residual: out = relu(out + 0.17*(conv+b))", 2, 6, 6, 20, 12, 1, 1, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 0.17f, 1, 0);
+    check_conv("residual no ReLU, 3x3 SAME", 1, 5, 5, 4, 8, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 1.0f, 1, 0);
     /* 3x3 stride 1 with Cin, Cout >= 16 takes the Winograd F(2x2,3x3) path: odd and even
-     * outputs (partial edge tiles), SAME and VALID, the residual epilogue, > 1 tile chunk */
-    check_conv("Winograd 3x3 SAME 9x9 16->24 bias ReLU", 2, 9, 9, 16, 24, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
-    check_conv("Winograd 3x3 VALID 12x11 20->32", 2, 12, 11, 20, 32, 3, 3, 1, FN_PAD_VALID, 1, FN_ACT_NONE, 1, 0);
-    check_conv("Winograd 3x3 SAME 8x8 32->16 residual 0.17", 1, 8, 8, 32, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 0.17f, 1);
-    check_conv("Winograd 3x3 SAME 41x39 16->16 (chunks)", 2, 41, 39, 16, 16, 3, 3, 1, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0);
-    check_conv("3x3 VALID 160->79-like stem 15x15 3->8", 1, 15, 15, 3, 8, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0);
+     * outputs (partial edge tiles), SAME and VALID, the residual epilogue, > 1 tile chunk,
+     * weights transformed per call or beforehand (>= 64 tiles, else im2col) */
+    check_conv("Winograd 3x3 SAME 9x9 16->24 bias ReLU", 3, 9, 9, 16, 24, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0, 1);
+    check_conv("Winograd 3x3 VALID 12x11 20->32", 3, 12, 11, 20, 32, 3, 3, 1, FN_PAD_VALID, 1, FN_ACT_NONE, 1, 0, 0);
+    check_conv("Winograd 3x3 SAME 8x8 32->16 residual 0.17", 4, 8, 8, 32, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 0.17f, 1, 1);
+    check_conv("Winograd 3x3 SAME 41x39 16->16 (chunks)", 2, 41, 39, 16, 16, 3, 3, 1, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0, 0);
+    check_conv("3x3 VALID 160->79-like stem 15x15 3->8", 1, 15, 15, 3, 8, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
 }
 
 /* Folding batch norm into the weights equals conv followed by explicit batch norm. */

@@ -26,8 +26,9 @@
 typedef struct {
     int cin, cout, kh, kw, stride;
     fn_padding pad;
-    float *w; /* HWIO (kh, kw, cin, cout), batch norm folded in */
-    float *b; /* cout */
+    float *w;    /* HWIO (kh, kw, cin, cout), batch norm folded in */
+    float *b;    /* cout */
+    float *wino; /* Winograd form of w (16, cin, cout) for 3x3 stride-1 convs, else NULL */
 } conv;
 
 typedef struct { conv heads, b1_3x3, b2_3x3a, b2_3x3b, up; } block35;       /* heads: [b1|b2|b0] */
@@ -72,6 +73,7 @@ static void conv_init(loader *L, conv *c, int cin, int cout, int kh, int kw, int
     c->cin = cin; c->cout = cout; c->kh = kh; c->kw = kw; c->stride = stride; c->pad = pad;
     c->w = take(L, (size_t)kh * kw * cin * cout);
     c->b = take(L, (size_t)cout);
+    c->wino = fn_conv2d_winograd_eligible(kh, kw, stride, stride, cin, cout) ? take(L, (size_t)16 * cin * cout) : NULL;
 }
 
 /* Copies an OIHW tensor `name` (n_out, cin, kh, kw) into columns [col, col+n_out) of c->w. */
@@ -121,7 +123,9 @@ static fn_status load_basic(loader *L, const char *prefix, conv *c, int col, int
 static fn_status basic(loader *L, conv *c, const char *prefix, int cin, int cout, int kh, int kw,
                        int stride, fn_padding pad) {
     conv_init(L, c, cin, cout, kh, kw, stride, pad);
-    return load_basic(L, prefix, c, 0, cout);
+    FN_TRY(load_basic(L, prefix, c, 0, cout));
+    if (L->base && c->wino) fn_conv2d_winograd_weights(c->wino, c->w, cin, cout);
+    return FN_OK;
 }
 
 /* A block's "up" conv: 1x1 with bias, no batch norm (`prefix.conv2d.weight/.bias`). */
@@ -263,7 +267,7 @@ static void conv_ex(fwd *f, const conv *c, float *out, int ld_out, const float *
     fn_conv_shape_init(&s, f->n, H, W, c->cin, c->cout, c->kh, c->kw, c->stride, c->stride, c->pad);
     float *ws = get(f, BUF_WS, fn_conv2d_workspace(&s));
     if (f->plan) return;
-    fn_conv2d_forward_ex(out, ld_out, in, ld_in, c->w, c->b, &s, alpha, beta, act, ws);
+    fn_conv2d_forward_ex(out, ld_out, in, ld_in, c->w, c->wino, c->b, &s, alpha, beta, act, ws);
 }
 
 /* conv + folded batch norm + ReLU */

@@ -49,14 +49,20 @@ static int im2col_group(const fn_conv_shape *s) {
 #define WINO_CHUNK 768 /* tiles per pass */
 #define WINO_MAX_C 4096 /* channel cap: zero taps and edge scratch are static/stack arrays */
 
-static int use_winograd(const fn_conv_shape *s) {
-    return s->kh == 3 && s->kw == 3 && s->sh == 1 && s->sw == 1 && s->Cin >= 16 && s->Cout >= 16 &&
-           s->Cin <= WINO_MAX_C && s->Cout <= WINO_MAX_C &&
-           s->OH >= 4 && s->OW >= 4;
+#define WINO_MIN_TILES 64 /* fewer tiles: the 16/9 larger weights cost more than the GEMM saves */
+
+int fn_conv2d_winograd_eligible(int kh, int kw, int sh, int sw, int Cin, int Cout) {
+    return kh == 3 && kw == 3 && sh == 1 && sw == 1 && Cin >= 16 && Cout >= 16 &&
+           Cin <= WINO_MAX_C && Cout <= WINO_MAX_C;
 }
 
 static long wino_tiles(const fn_conv_shape *s) {
     return (long)s->N * ((s->OH + 1) / 2) * ((s->OW + 1) / 2);
+}
+
+static int use_winograd(const fn_conv_shape *s) {
+    return fn_conv2d_winograd_eligible(s->kh, s->kw, s->sh, s->sw, s->Cin, s->Cout) &&
+           s->OH >= 2 && s->OW >= 2 && wino_tiles(s) >= WINO_MIN_TILES;
 }
 
 static size_t wino_workspace(const fn_conv_shape *s) {
@@ -72,7 +78,7 @@ size_t fn_conv2d_workspace(const fn_conv_shape *s) {
 }
 
 /* U (16, Cin, Cout) = G g G^T from HWIO w (3, 3, Cin, Cout) */
-static void wino_weights(float *U, const float *w, int Cin, int Cout) {
+void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout) {
     const size_t plane = (size_t)Cin * Cout;
     #pragma omp parallel for schedule(static) if (plane > 16384)
     for (int ci = 0; ci < Cin; ci++) {
@@ -178,13 +184,14 @@ static void wino_output(float *out, int ld, const float *M, const fn_conv_shape 
 }
 
 static void conv_winograd(float *out, int ld_out, const float *in, int ld_in, const float *w,
-                          const float *bias, const fn_conv_shape *s, float alpha, float beta,
-                          fn_act act, float *ws) {
+                          const float *w_wino, const float *bias, const fn_conv_shape *s, float alpha,
+                          float beta, fn_act act, float *ws) {
     const int Cin = s->Cin, Cout = s->Cout;
     const long T = wino_tiles(s);
     const int tc = (int)(T < WINO_CHUNK ? T : WINO_CHUNK);
-    float *U = ws, *V = U + 16 * (size_t)Cin * Cout, *M = V + 16 * (size_t)tc * Cin;
-    wino_weights(U, w, Cin, Cout);
+    float *V = ws + 16 * (size_t)Cin * Cout, *M = V + 16 * (size_t)tc * Cin;
+    const float *U = w_wino;
+    if (!U) { fn_conv2d_winograd_weights(ws, w, Cin, Cout); U = ws; }
     for (long t0 = 0; t0 < T; t0 += tc) {
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
         wino_input(V, in, ld_in, s, t0, nt);
@@ -229,13 +236,13 @@ static void bias_act(float *out, int ld, long rows, int C, const float *bias, fl
 }
 
 void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, const float *w,
-                          const float *bias, const fn_conv_shape *s, float alpha, float beta,
-                          fn_act act, float *workspace) {
+                          const float *w_winograd, const float *bias, const fn_conv_shape *s,
+                          float alpha, float beta, fn_act act, float *workspace) {
     const int K = s->kh * s->kw * s->Cin;
     const long pix = (long)s->OH * s->OW;
     if (s->N <= 0 || pix <= 0 || s->Cout <= 0) return;
     if (use_winograd(s)) {
-        conv_winograd(out, ld_out, in, ld_in, w, bias, s, alpha, beta, act, workspace);
+        conv_winograd(out, ld_out, in, ld_in, w, w_winograd, bias, s, alpha, beta, act, workspace);
         return;
     }
     if (is_pointwise(s)) {
@@ -255,7 +262,7 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
 
 void fn_conv2d_forward(float *out, int ld_out, const float *in, int ld_in, const float *w,
                        const float *bias, const fn_conv_shape *s, fn_act act, float *workspace) {
-    fn_conv2d_forward_ex(out, ld_out, in, ld_in, w, bias, s, 1.0f, 0.0f, act, workspace);
+    fn_conv2d_forward_ex(out, ld_out, in, ld_in, w, NULL, bias, s, 1.0f, 0.0f, act, workspace);
 }
 
 void fn_fold_batchnorm(float *w, float *bias_out, long k_rows, int Cout, const float *gamma,

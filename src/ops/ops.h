@@ -36,10 +36,16 @@ void fn_conv2d_forward(float *out, int ld_out, const float *in, int ld_in, const
                        const float *bias, const fn_conv_shape *s, fn_act act, float *workspace);
 
 /* out = act(beta * out + alpha * (conv(in, w) + bias)): the residual "up" conv of a block
- * adds scale * up into the trunk in one GEMM (alpha = scale, beta = 1). */
+ * adds scale * up into the trunk in one GEMM (alpha = scale, beta = 1).
+ * 3x3 stride-1 convs with enough output tiles run as Winograd F(2x2,3x3); w_winograd, when
+ * not NULL, holds fn_conv2d_winograd_weights(w) so the per-call weight transform is skipped. */
 void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, const float *w,
-                          const float *bias, const fn_conv_shape *s, float alpha, float beta,
-                          fn_act act, float *workspace);
+                          const float *w_winograd, const float *bias, const fn_conv_shape *s,
+                          float alpha, float beta, fn_act act, float *workspace);
+/* Whether a conv of this kernel/stride/channels may take the Winograd path; its transformed
+ * weights are 16 * Cin * Cout floats: U (16, Cin, Cout) from HWIO w (3, 3, Cin, Cout). */
+int fn_conv2d_winograd_eligible(int kh, int kw, int sh, int sw, int Cin, int Cout);
+void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout);
 
 /* Pools over (N,H,W,C) with ld. Out-of-image taps are ignored (TF semantics: SAME average
  * pooling divides by the number of in-image taps). */
