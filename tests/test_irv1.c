@@ -237,6 +237,22 @@ int main(int argc, char **argv) {
         CHECK_MSG(s == FN_OK, "forward at 96 px: %s", fn_last_error());
         ref = load_npy("emb_512_fixed_s96.npy", N_IMG, 512);
         if (ref) { CHECK_CLOSE("embeddings at 96x96", emb, ref, N_IMG * 512, 1e-4); fn_free(ref); }
+        /* 33 images (> 32 per pass: two passes through the arena) at 80 px equal the same
+         * images embedded one at a time */
+        {
+            enum { NB = 33, S = 80 };
+            float *xb = malloc(sizeof(float) * NB * S * S * 3), *eb = malloc(sizeof(float) * NB * 512), one[512];
+            for (int i = 0; i < NB; i++)
+                for (int y = 0; y < S; y++)
+                    memcpy(xb + ((size_t)i * S + y) * S * 3, x + (i % N_IMG) * per + ((size_t)(y + i % 7) * 160 + 40) * 3, sizeof(float) * S * 3);
+            s = fn_irv1_forward(m, xb, NB, S, eb, NULL);
+            CHECK_MSG(s == FN_OK, "forward of 33 at 80 px: %s", fn_last_error());
+            fn_irv1_forward(m, xb + (size_t)32 * S * S * 3, 1, S, one, NULL);
+            CHECK_CLOSE("33 images in one call vs image 32 alone", eb + 32 * 512, one, 512, 1e-5);
+            fn_irv1_forward(m, xb + (size_t)5 * S * S * 3, 1, S, one, NULL);
+            CHECK_CLOSE("33 images in one call vs image 5 alone", eb + 5 * 512, one, 512, 1e-5);
+            free(xb); free(eb);
+        }
         s = fn_irv1_forward(m, x96, 1, 64, emb, NULL);
         printf("  64 px input -> %s: %s\n", fn_status_str(s), fn_last_error());
         CHECK(s == FN_ERR_SHAPE);
