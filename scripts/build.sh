@@ -6,7 +6,7 @@ kind="${1:-release}"
 case "$kind" in
   release) cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
            cmake --build build -j2 ;;
-  asan)    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFN_SANITIZE=ON >/dev/null
+  asan)    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFN_SANITIZE=ON >/dev/null
            cmake --build build-asan -j2 ;;
   fuzz)    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFN_FUZZ=ON >/dev/null
            cmake --build build-fuzz -j2 ;;
