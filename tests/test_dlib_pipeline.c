@@ -1,6 +1,8 @@
 /* test_dlib_pipeline.c — detect (MTCNN) → 5-point dlib chip → dlib ResNet on real photos:
  * the two Anthony Hopkins photos must be closer to each other than to any of the four
- * other people (facenet-pytorch's sample photos), with a margin. */
+ * other people (facenet-pytorch's sample photos), with a margin. The large photos are
+ * first scaled to at most 640 px (keeps the test fast under ASan; the full-size path is
+ * covered by tests/cli_compare_dlib.sh). */
 #include "test_util.h"
 #include "core.h"
 
@@ -30,6 +32,13 @@ int main(void) {
         fn_face *faces = NULL;
         int n = 0;
         CHECK(fn_image_load(path, 1, &img) == FN_OK);
+        if (img.w > 640 || img.h > 640) {
+            double f = 640.0 / (img.w > img.h ? img.w : img.h);
+            fn_image small;
+            CHECK(fn_image_resize(&img, (int)(img.w * f), (int)(img.h * f), &small) == FN_OK);
+            fn_image_free(&img);
+            img = small;
+        }
         double t0 = fn_now();
         CHECK(fn_detect(det, &img, NULL, &faces, &n) == FN_OK);
         CHECK_MSG(n >= 1, "%s: no face", photos[i]);
