@@ -218,16 +218,47 @@ void fn_eval_result_free(fn_eval_result *r) {
 
 typedef struct { int tp, fp, tn, fn; } confusion;
 
-/* Counts over pairs [lo, hi) except [skip_lo, skip_hi) of np.less(dist, threshold). */
-static confusion count(const double *dist, const uint8_t *issame, int lo, int hi, int skip_lo,
-                       int skip_hi, double threshold) {
-    confusion c = {0, 0, 0, 0};
+/* The distances of one subset (training or test folds) split by label and sorted, so the
+ * confusion counts of np.less(dist, threshold) at any threshold are two binary searches.
+ * NaN sorts last: NaN < t is false, as in numpy. */
+typedef struct { double *same, *diff; int n_same, n_diff; } sorted_split;
+
+static int cmp_dist(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    if (x != x) return y != y ? 0 : 1;
+    if (y != y) return -1;
+    return (x > y) - (x < y);
+}
+
+/* pairs [lo, hi) except [skip_lo, skip_hi); buf holds hi - lo doubles */
+static void split_sort(const double *dist, const uint8_t *issame, int lo, int hi, int skip_lo, int skip_hi,
+                       double *buf, sorted_split *out) {
+    int ns = 0, nd = 0;
+    for (int i = lo; i < hi; i++) if (!(i >= skip_lo && i < skip_hi)) ns += issame[i] != 0;
+    out->same = buf; out->diff = buf + ns;
+    ns = 0;
     for (int i = lo; i < hi; i++) {
-        if (i == skip_lo) { i = skip_hi - 1; continue; }
-        int predict = dist[i] < threshold;
-        if (issame[i]) { if (predict) c.tp++; else c.fn++; }
-        else { if (predict) c.fp++; else c.tn++; }
+        if (i >= skip_lo && i < skip_hi) continue;
+        if (issame[i]) out->same[ns++] = dist[i]; else out->diff[nd++] = dist[i];
     }
+    out->n_same = ns; out->n_diff = nd;
+    qsort(out->same, (size_t)ns, sizeof(double), cmp_dist);
+    qsort(out->diff, (size_t)nd, sizeof(double), cmp_dist);
+}
+
+/* how many of a[0..n) are < t (a sorted, NaN last) */
+static int count_below(const double *a, int n, double t) {
+    int lo = 0, hi = n;
+    while (lo < hi) { int mid = lo + (hi - lo) / 2; if (a[mid] < t) lo = mid + 1; else hi = mid; }
+    return lo;
+}
+
+static confusion count(const sorted_split *sp, double threshold) {
+    confusion c;
+    c.tp = count_below(sp->same, sp->n_same, threshold);
+    c.fn = sp->n_same - c.tp;
+    c.fp = count_below(sp->diff, sp->n_diff, threshold);
+    c.tn = sp->n_diff - c.fp;
     return c;
 }
 
@@ -284,10 +315,11 @@ static fn_status evaluate(const double *emb, int dim, const double *given_dist, 
     double *far_train = malloc(sizeof(double) * FN_EVAL_VAL_THRESHOLDS);
     double *val_thresholds = malloc(sizeof(double) * FN_EVAL_VAL_THRESHOLDS);
     double *tprs = malloc(sizeof(double) * (size_t)nf * FN_EVAL_ROC_THRESHOLDS);
+    double *sort_buf = malloc(sizeof(double) * 2 * (size_t)n_pairs);
     double *fprs = malloc(sizeof(double) * (size_t)nf * FN_EVAL_ROC_THRESHOLDS);
     fn_status s = FN_OK;
     if (!out->fold_accuracy || !out->fold_best_index || (emb && (!dist || !shifted || !mean)) ||
-        !far_train || !val_thresholds || !tprs || !fprs) {
+        !far_train || !val_thresholds || !tprs || !fprs || !sort_buf) {
         s = fn_fail(FN_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -326,22 +358,25 @@ static fn_status evaluate(const double *emb, int dim, const double *given_dist, 
             }
         }
         const double *d_all = emb ? dist : given_dist;
+        sorted_split train, test;
+        split_sort(d_all, issame, 0, n_pairs, ts, te, sort_buf, &train);
+        split_sort(d_all, issame, ts, te, -1, -1, sort_buf + n_pairs, &test);
         /* calculate_roc: best threshold on the training folds (first maximum, np.argmax) */
         int best = 0;
         double best_acc = -1;
         for (int t = 0; t < FN_EVAL_ROC_THRESHOLDS; t++) {
             double tpr, fpr, acc;
-            accuracy_of(count(d_all, issame, 0, n_pairs, ts, te, t * 0.01), &tpr, &fpr, &acc);
+            accuracy_of(count(&train, t * 0.01), &tpr, &fpr, &acc);
             if (acc > best_acc) { best_acc = acc; best = t; }
         }
         for (int t = 0; t < FN_EVAL_ROC_THRESHOLDS; t++) {
             double acc;
-            accuracy_of(count(d_all, issame, ts, te, -1, -1, t * 0.01),
+            accuracy_of(count(&test, t * 0.01),
                         &tprs[(size_t)f * FN_EVAL_ROC_THRESHOLDS + t],
                         &fprs[(size_t)f * FN_EVAL_ROC_THRESHOLDS + t], &acc);
         }
         double tpr_unused, fpr_unused;
-        accuracy_of(count(d_all, issame, ts, te, -1, -1, best * 0.01), &tpr_unused, &fpr_unused,
+        accuracy_of(count(&test, best * 0.01), &tpr_unused, &fpr_unused,
                     &out->fold_accuracy[f]);
         out->fold_best_index[f] = best;
         out->fold_threshold[f] = best * 0.01;
@@ -351,7 +386,7 @@ static fn_status evaluate(const double *emb, int dim, const double *given_dist, 
         int has_nan = 0;
         for (int t = 0; t < FN_EVAL_VAL_THRESHOLDS; t++) {
             double val_unused;
-            val_far_of(count(d_all, issame, 0, n_pairs, ts, te, val_thresholds[t]), &val_unused,
+            val_far_of(count(&train, val_thresholds[t]), &val_unused,
                        &far_train[t]);
             if (far_train[t] != far_train[t]) has_nan = 1;
             else if (far_train[t] > max_far) max_far = far_train[t];
@@ -363,7 +398,7 @@ static fn_status evaluate(const double *emb, int dim, const double *given_dist, 
             threshold = fn_slinear_eval(far_train, val_thresholds, FN_EVAL_VAL_THRESHOLDS,
                                         params.far_target);
         out->fold_val_threshold[f] = threshold;
-        val_far_of(count(d_all, issame, ts, te, -1, -1, threshold), &out->fold_val[f], &out->fold_far[f]);
+        val_far_of(count(&test, threshold), &out->fold_val[f], &out->fold_far[f]);
     }
 
     /* np.mean(tprs, 0): rows added in order, then divided */
@@ -391,7 +426,7 @@ static fn_status evaluate(const double *emb, int dim, const double *given_dist, 
     }
 done:
     free(dist); free(shifted); free(mean); free(far_train); free(val_thresholds);
-    free(tprs); free(fprs);
+    free(tprs); free(fprs); free(sort_buf);
     if (s != FN_OK) fn_eval_result_free(out);
     return s;
 }
