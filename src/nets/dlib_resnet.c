@@ -20,8 +20,9 @@
 #include "ops/ops.h"
 
 typedef struct {
-    float *w, *b; /* HWIO weights and bias with the scale layer folded in */
-    int k, cin, cout;
+    float *w, *b;  /* HWIO weights and bias with the scale layer folded in */
+    float *wino;   /* Winograd-transformed w when the op takes that path, else NULL */
+    int k, cin, cout, stride;
 } conv_layer;
 
 typedef struct {
@@ -49,8 +50,8 @@ typedef struct {
 
 static const float mean_rgb[3] = { 122.782f, 117.001f, 104.298f };
 
-static fn_status load_conv(const fn_tensor_set *ts, const char *prefix, int k, int cin, int cout,
-                           conv_layer *L) {
+static fn_status load_conv(const fn_tensor_set *ts, const char *prefix, int k, int stride, int cin,
+                           int cout, conv_layer *L) {
     char name[128];
     const float *w, *b, *sw, *sb;
     int64_t wshape[4] = { k, k, cin, cout }, vshape[1] = { cout };
@@ -69,17 +70,21 @@ static fn_status load_conv(const fn_tensor_set *ts, const char *prefix, int k, i
     /* (conv + b) * s + t  ==  conv with w*s, bias b*s + t */
     for (size_t i = 0; i < nw; i++) L->w[i] = w[i] * sw[i % cout];
     for (int c = 0; c < cout; c++) L->b[c] = b[c] * sw[c] + sb[c];
-    L->k = k; L->cin = cin; L->cout = cout;
+    L->k = k; L->cin = cin; L->cout = cout; L->stride = stride;
+    if (fn_conv2d_winograd_eligible(k, k, stride, stride, cin, cout)) {
+        L->wino = fn_malloc(sizeof(float) * 16 * cin * cout);
+        if (!L->wino) return FN_ERR_NOMEM;
+        fn_conv2d_winograd_weights(L->wino, L->w, cin, cout);
+    }
     return FN_OK;
 }
 
 static void free_net(dlib_net *net) {
     if (!net) return;
-    fn_free(net->stem.w); fn_free(net->stem.b);
-    for (int i = 0; i < N_BLOCKS; i++) {
-        fn_free(net->blocks[i].conv1.w); fn_free(net->blocks[i].conv1.b);
-        fn_free(net->blocks[i].conv2.w); fn_free(net->blocks[i].conv2.b);
-    }
+    conv_layer *all[1 + 2 * N_BLOCKS];
+    all[0] = &net->stem;
+    for (int i = 0; i < N_BLOCKS; i++) { all[1 + 2 * i] = &net->blocks[i].conv1; all[2 + 2 * i] = &net->blocks[i].conv2; }
+    for (int i = 0; i < 1 + 2 * N_BLOCKS; i++) { fn_free(all[i]->w); fn_free(all[i]->b); fn_free(all[i]->wino); }
     fn_free(net->fc);
     free(net);
 }
@@ -89,12 +94,14 @@ static void destroy(struct fn_model *m) {
     m->impl = NULL;
 }
 
-/* x (n, H, W, L->cin) -> out (n, OH, OW, L->cout) */
+/* x (n, H, W, L->cin) -> out (n, OH, OW, L->cout) = act(beta * out + conv(x)).
+ * Stride-2 convs are VALID, stride-1 convs SAME (face-api's convDown / conv). */
 static void conv_forward(float *out, const float *x, int n, int H, int W, const conv_layer *L,
-                         int stride, fn_padding pad, fn_act act, float *ws, int *OH, int *OW) {
+                         float beta, fn_act act, float *ws, int *OH, int *OW) {
     fn_conv_shape s;
-    fn_conv_shape_init(&s, n, H, W, L->cin, L->cout, L->k, L->k, stride, stride, pad);
-    fn_conv2d_forward(out, L->cout, x, L->cin, L->w, L->b, &s, act, ws);
+    fn_conv_shape_init(&s, n, H, W, L->cin, L->cout, L->k, L->k, L->stride, L->stride,
+                       L->stride == 1 ? FN_PAD_SAME : FN_PAD_VALID);
+    fn_conv2d_forward_ex(out, L->cout, x, L->cin, L->w, L->wino, L->b, &s, 1.0f, beta, act, ws);
     *OH = s.OH; *OW = s.OW;
 }
 
@@ -102,14 +109,13 @@ static void conv_forward(float *out, const float *x, int n, int H, int W, const 
 static void residual_forward(float *x, float *t1, float *t2, int n, int *H, int *W,
                              const res_block *B, float *ws) {
     int h1, w1, h2, w2;
-    if (!B->down) {
-        conv_forward(t1, x, n, *H, *W, &B->conv1, 1, FN_PAD_SAME, FN_ACT_RELU, ws, &h1, &w1);
-        conv_forward(t2, t1, n, h1, w1, &B->conv2, 1, FN_PAD_SAME, FN_ACT_NONE, ws, &h2, &w2);
-        fn_residual_forward(x, B->conv1.cin, t2, B->conv2.cout, (long)n * h2 * w2, B->conv2.cout, 1.0f, FN_ACT_RELU);
+    if (!B->down) { /* x = relu(x + conv2(relu(conv1(x)))): the add and ReLU fused into conv2 */
+        conv_forward(t1, x, n, *H, *W, &B->conv1, 0.0f, FN_ACT_RELU, ws, &h1, &w1);
+        conv_forward(x, t1, n, h1, w1, &B->conv2, 1.0f, FN_ACT_RELU, ws, &h2, &w2);
         return;
     }
-    conv_forward(t1, x, n, *H, *W, &B->conv1, 2, FN_PAD_VALID, FN_ACT_RELU, ws, &h1, &w1);
-    conv_forward(t2, t1, n, h1, w1, &B->conv2, 1, FN_PAD_SAME, FN_ACT_NONE, ws, &h2, &w2);
+    conv_forward(t1, x, n, *H, *W, &B->conv1, 0.0f, FN_ACT_RELU, ws, &h1, &w1);
+    conv_forward(t2, t1, n, h1, w1, &B->conv2, 0.0f, FN_ACT_NONE, ws, &h2, &w2);
     /* shortcut: 2×2/2 VALID average pool into t1, channels zero-padded up to cout */
     const int cin = B->conv1.cin, cout = B->conv2.cout, ph = *H / 2, pw = *W / 2;
     fn_avgpool_forward(t1, cout, x, cin, n, *H, *W, cin, 2, 2, 0, 0, ph, pw);
@@ -142,7 +148,7 @@ static void forward_chunk(const dlib_net *net, const fn_image *crops, int n, flo
             for (int c = 0; c < 3; c++) d[k * 3 + c] = (p[k * 3 + c] - mean_rgb[c]) / 255.0f;
     }
     int H, W;
-    conv_forward(t2, t1, n, S, S, &net->stem, 2, FN_PAD_VALID, FN_ACT_RELU, ws, &H, &W); /* 72 */
+    conv_forward(t2, t1, n, S, S, &net->stem, 0.0f, FN_ACT_RELU, ws, &H, &W); /* 72 */
     int PH = (H - 3) / 2 + 1, PW = (W - 3) / 2 + 1;                                       /* 35 */
     fn_maxpool_forward(x, 32, t2, 32, n, H, W, 32, 3, 2, 0, 0, PH, PW);
     H = PH; W = PW;
@@ -203,14 +209,15 @@ static fn_status embed(struct fn_model *m, const fn_image *crops, int n, float *
 fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m) {
     dlib_net *net = calloc(1, sizeof *net);
     if (!net) return fn_fail(FN_ERR_NOMEM, "out of memory");
-    fn_status s = load_conv(ts, "conv32_down", 7, 3, 32, &net->stem);
+    fn_status s = load_conv(ts, "conv32_down", 7, 2, 3, 32, &net->stem);
     for (int b = 0; b < N_BLOCKS && s == FN_OK; b++) {
         char p[64];
         snprintf(p, sizeof p, "%s/conv1", block_table[b].name);
-        s = load_conv(ts, p, 3, block_table[b].cin, block_table[b].cout, &net->blocks[b].conv1);
+        s = load_conv(ts, p, 3, block_table[b].down ? 2 : 1, block_table[b].cin, block_table[b].cout,
+                      &net->blocks[b].conv1);
         if (s) break;
         snprintf(p, sizeof p, "%s/conv2", block_table[b].name);
-        s = load_conv(ts, p, 3, block_table[b].cout, block_table[b].cout, &net->blocks[b].conv2);
+        s = load_conv(ts, p, 3, 1, block_table[b].cout, block_table[b].cout, &net->blocks[b].conv2);
         net->blocks[b].down = block_table[b].down;
     }
     const float *fc;
