@@ -1,4 +1,7 @@
 /* conv2d.c — 2-D convolution as im2col + SGEMM (OpenBLAS) over NHWC tensors.
+ * Threads: only OpenBLAS's. The copies and transforms around the GEMMs run on the calling
+ * thread on purpose: a second (OpenMP) pool next to OpenBLAS's pthreads pool makes both
+ * spin against each other on a 2-core machine (OpenBLAS workers busy-wait after a GEMM).
  * A 1x1 stride-1 convolution is a plain GEMM on the input (no im2col). The im2col
  * buffer is filled for a group of images at a time so memory stays bounded. */
 #include "ops.h"
@@ -80,7 +83,6 @@ size_t fn_conv2d_workspace(const fn_conv_shape *s) {
 /* U (16, Cin, Cout) = G g G^T from HWIO w (3, 3, Cin, Cout) */
 void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout) {
     const size_t plane = (size_t)Cin * Cout;
-    #pragma omp parallel for schedule(static) if (plane > 16384)
     for (int ci = 0; ci < Cin; ci++) {
         const float *g = w + (size_t)ci * Cout;
         float *u = U + (size_t)ci * Cout;
@@ -110,7 +112,6 @@ static const float wino_zeros[WINO_MAX_C]; /* the taps outside the image read th
 static void wino_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt) {
     const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cin;
     const size_t plane = (size_t)nt * C;
-    #pragma omp parallel for schedule(static) if ((long)nt * C > 16384)
     for (int j = 0; j < nt; j++) {
         long t = t0 + j;
         int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
@@ -148,7 +149,6 @@ static void wino_output(float *out, int ld, const float *M, const fn_conv_shape 
                         const float *bias, float alpha, float beta, fn_act act) {
     const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cout;
     const size_t plane = (size_t)nt * C;
-    #pragma omp parallel for schedule(static) if ((long)nt * C > 16384)
     for (int j = 0; j < nt; j++) {
         long t = t0 + j;
         int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
@@ -207,7 +207,6 @@ static void conv_winograd(float *out, int ld_out, const float *in, int ld_in, co
 static void im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img) {
     const int K = s->kh * s->kw * s->Cin;
     const long rows = (long)n_img * s->OH * s->OW;
-    #pragma omp parallel for schedule(static) if (rows * K > 32768)
     for (long r = 0; r < rows; r++) {
         int n = (int)(r / (s->OH * s->OW)), rem = (int)(r % (s->OH * s->OW));
         int oy = rem / s->OW, ox = rem % s->OW;
@@ -227,7 +226,6 @@ static void im2col(float *col, const float *in, int ld, const fn_conv_shape *s, 
 /* out = act(out + alpha * bias) over (rows, C, ld) */
 static void bias_act(float *out, int ld, long rows, int C, const float *bias, float alpha, fn_act act) {
     if (!bias && act == FN_ACT_NONE) return;
-    #pragma omp parallel for schedule(static) if (rows * C > 32768)
     for (long r = 0; r < rows; r++) {
         float *o = out + r * ld;
         if (bias) for (int c = 0; c < C; c++) o[c] += alpha * bias[c];

@@ -1,10 +1,10 @@
 /* elementwise.c — residual add, ReLU, PReLU, softmax, L2 normalisation, dense. */
+/* Single-threaded on purpose, like conv2d.c: OpenBLAS owns the threads. */
 #include "ops.h"
 #include <cblas.h>
 
 void fn_residual_forward(float *x, int ld_x, const float *up, int ld_up, long rows, int C,
                          float scale, fn_act act) {
-    #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++) {
         float *a = x + r * ld_x;
         const float *u = up + r * ld_up;
@@ -14,13 +14,11 @@ void fn_residual_forward(float *x, int ld_x, const float *up, int ld_up, long ro
 }
 
 void fn_relu_forward(float *x, long rows, int C, int ld) {
-    #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++)
         for (int c = 0; c < C; c++) { float *v = x + r * ld + c; *v = *v > 0 ? *v : 0; }
 }
 
 void fn_prelu_forward(float *x, long rows, int C, int ld, const float *alpha) {
-    #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++)
         for (int c = 0; c < C; c++) { float *v = x + r * ld + c; *v = *v > 0 ? *v : alpha[c] * *v; }
 }

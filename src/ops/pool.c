@@ -1,11 +1,11 @@
 /* pool.c — max / average pooling over NHWC; taps outside the image are skipped, so
  * TF SAME average pooling divides by the in-image count and max pooling pads with -inf. */
+/* Single-threaded on purpose, like conv2d.c: OpenBLAS owns the threads. */
 #include "ops.h"
 #include <float.h>
 
 static void pool(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W, int C,
                  int k, int stride, int pad_top, int pad_left, int OH, int OW, int is_max) {
-    #pragma omp parallel for schedule(static)
     for (long r = 0; r < (long)N * OH; r++) {
         int n = (int)(r / OH), oy = (int)(r % OH);
         int y0 = oy * stride - pad_top, y1 = y0 + k;
