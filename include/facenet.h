@@ -252,6 +252,13 @@ void fn_dataset_free(fn_dataset *ds);
 fn_status fn_list_images(const char *dir, char ***paths, int *n);
 void fn_paths_free(char **paths, int n);
 int fn_is_image_path(const char *path);
+/* The embedding of the one face of an image file (facenet's classifier / export_embeddings
+ * input): aligned: the file is already a face crop, centre-cropped to the model's input when
+ * larger (facenet's load_data, e.g. 182 -> 160) or else resized; otherwise: detect, take the
+ * largest face, crop as the model expects. emb: dim floats. *found = 0 (FN_OK) when no face
+ * is detected; face (may be NULL) gets the detection (the whole crop when aligned). */
+fn_status fn_embed_face_file(fn_detector *det, fn_model *model, const char *path, int aligned,
+                             float *emb, fn_face *face, int *found);
 
 /* n×n matrix of Euclidean distances (not squared) between the rows of emb (n × dim). */
 fn_status fn_distance_matrix(const float *emb, int n, int dim, float *dist);
@@ -284,18 +291,22 @@ int fn_clusters_drop_small(int *labels, int n, int min_size);
 typedef struct fn_classifier fn_classifier;
 
 typedef struct {
-    int label;        /* argmax of the probabilities (as classifier.py), or -1 when unknown */
-    int svm_label;    /* the SVM's best class, even when unknown */
+    int label;        /* svm_label, or -1 when unknown */
+    int svm_label;    /* the SVM's class (see fn_classifier_predict), even when unknown */
+    int proba_label;  /* argmax of the probabilities (classifier.py's choice) */
     float prob;       /* probability of svm_label */
     float nearest;    /* Euclidean distance to the nearest enrolled embedding */
     int nearest_class;/* the class of that enrolled embedding */
 } fn_prediction;
 
 /* emb: n × dim, labels in [0, n_classes); every class needs >= 1 example, and >= 2 classes.
+ * C: the SVM's penalty (sklearn's and facenet's default is 1; FN_CLASSIFIER_DEFAULT_C suits
+ * unit-length embeddings with few photos per person, see cmd_classify.c).
  * seed: libsvm's internal cross-validation for probabilities uses rand(): it is srand()'d. */
+#define FN_CLASSIFIER_DEFAULT_C 10.0
 fn_status fn_classifier_train(const float *emb, const int *labels, int n, int dim,
                               const char *const *class_names, int n_classes,
-                              const char *model_id, uint64_t seed, fn_classifier **out);
+                              const char *model_id, double C, uint64_t seed, fn_classifier **out);
 void fn_classifier_free(fn_classifier *c);
 /* Versioned binary file ("FNCLS" magic), written atomically. */
 fn_status fn_classifier_save(const fn_classifier *c, const char *path);
@@ -307,7 +318,10 @@ const char *fn_classifier_model_id(const fn_classifier *c);
 /* FN_ERR_MISMATCH (with both ids in the message) unless model is the one it was trained with. */
 fn_status fn_classifier_check_model(const fn_classifier *c, const fn_model *model);
 fn_status fn_classifier_check_model_id(const fn_classifier *c, const char *model_id, int dim);
-/* emb: n × dim. A face whose nearest enrolled embedding is farther than unknown_threshold
+/* emb: n × dim. svm_label is libsvm's one-vs-one decision (sklearn's SVC.predict): with
+ * few photos per person, Platt probabilities (5-fold CV inside libsvm) are close to uniform
+ * and their argmax (classifier.py's choice, kept as proba_label) is unreliable, while the
+ * decision values are not. A face whose nearest enrolled embedding is farther than unknown_threshold
  * (Euclidean) gets label -1; unknown_threshold <= 0 disables rejection.
  * probs: n × n_classes or NULL. */
 fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,

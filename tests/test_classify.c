@@ -38,9 +38,14 @@ static int load_fixture(void) {
 
 static int json_int(const char *key, int i) { return (int)fn_json_at(fn_json_get(doc, key), i)->number; }
 
-static void test_svm_vs_sklearn(void) {
+static void test_svm_vs_sklearn(double C, const char *suffix) {
+    char k_predict[32], k_argmax[32], k_proba[32], k_nsv[32];
+    snprintf(k_predict, sizeof k_predict, "predict%s", suffix);
+    snprintf(k_argmax, sizeof k_argmax, "argmax_proba%s", suffix);
+    snprintf(k_proba, sizeof k_proba, "proba%s", suffix);
+    snprintf(k_nsv, sizeof k_nsv, "n_support%s", suffix);
     struct svm_model *m;
-    CHECK(fn_svm_train(xtr, ytr, (int)ntr, (int)dim, 1.0, 666, &m) == FN_OK);
+    CHECK(fn_svm_train(xtr, ytr, (int)ntr, (int)dim, C, 666, &m) == FN_OK);
     if (tu_failures) return;
     const int K = 5;
     int vote_wrong = 0, argmax_wrong = 0;
@@ -51,22 +56,22 @@ static void test_svm_vs_sklearn(void) {
         CHECK(fn_svm_predict(m, xte + i * dim, (int)dim, K, &vote, p) == FN_OK);
         int best = 0;
         for (int k = 1; k < K; k++) if (p[k] > p[best]) best = k;
-        vote_wrong += vote != json_int("predict", i);
-        argmax_wrong += best != json_int("argmax_proba", i);
-        const fn_json *row = fn_json_at(fn_json_get(doc, "proba"), i);
+        vote_wrong += vote != json_int(k_predict, i);
+        argmax_wrong += best != json_int(k_argmax, i);
+        const fn_json *row = fn_json_at(fn_json_get(doc, k_proba), i);
         for (int k = 0; k < K; k++) {
             double d = fabs(p[k] - fn_json_at(row, k)->number);
             if (d > maxdiff) maxdiff = d;
         }
     }
-    printf("  svm vs sklearn on %lld held-out points: predict differs %d, argmax(proba) differs %d, "
-           "max |proba diff| %.4f (tol %.2f)\n", (long long)nte, vote_wrong, argmax_wrong, maxdiff, PROB_TOL);
+    printf("  svm (C=%g) vs sklearn on %lld held-out points: predict differs %d, argmax(proba) differs %d, "
+           "max |proba diff| %.4f (tol %.2f)\n", C, (long long)nte, vote_wrong, argmax_wrong, maxdiff, PROB_TOL);
     CHECK(vote_wrong == 0);
     CHECK(argmax_wrong == 0);
     CHECK(maxdiff <= PROB_TOL);
     int nsv = 0;
     for (int k = 0; k < K; k++) {
-        int want = json_int("n_support", k), got = -1;
+        int want = json_int(k_nsv, k), got = -1;
         for (int j = 0; j < m->nr_class; j++) if (m->label[j] == k) got = m->nSV[j];
         nsv += got == want;
     }
@@ -79,8 +84,8 @@ static const char *names[5] = { "Ada Lovelace", "Bob", "Claire", "Dmitri", "\xc3
 
 static void test_classifier_file(void) {
     fn_classifier *c, *c2, *c3;
-    CHECK(fn_classifier_train(xtr, ytr, (int)ntr, (int)dim, names, 5, "0123abcd", 666, &c) == FN_OK);
-    CHECK(fn_classifier_train(xtr, ytr, (int)ntr, (int)dim, names, 5, "0123abcd", 666, &c3) == FN_OK);
+    CHECK(fn_classifier_train(xtr, ytr, (int)ntr, (int)dim, names, 5, "0123abcd", 1.0, 666, &c) == FN_OK);
+    CHECK(fn_classifier_train(xtr, ytr, (int)ntr, (int)dim, names, 5, "0123abcd", 1.0, 666, &c3) == FN_OK);
     if (tu_failures) return;
     fn_prediction *p1 = malloc(sizeof *p1 * nte), *p2 = malloc(sizeof *p2 * nte), *p3 = malloc(sizeof *p3 * nte);
     float *pr1 = malloc(sizeof(float) * nte * 5), *pr2 = malloc(sizeof(float) * nte * 5), *pr3 = malloc(sizeof(float) * nte * 5);
@@ -88,7 +93,9 @@ static void test_classifier_file(void) {
     CHECK(fn_classifier_predict(c3, xte, (int)nte, 0, p3, pr3) == FN_OK);
     CHECK_MSG(memcmp(pr1, pr3, sizeof(float) * nte * 5) == 0, "same seed, different probabilities");
     int wrong = 0;
-    for (int i = 0; i < nte; i++) wrong += p1[i].label != json_int("argmax_proba", i);
+    for (int i = 0; i < nte; i++)
+        wrong += p1[i].label != json_int("predict", i) || p1[i].svm_label != p1[i].label ||
+                 p1[i].proba_label != json_int("argmax_proba", i);
     CHECK(wrong == 0);
 
     const char *path = FN_BUILD_DIR "/test_classify.cls";
@@ -169,11 +176,11 @@ static void test_classifier_file(void) {
     /* bad training input */
     int one[3] = { 0, 0, 0 }, gap[3] = { 0, 2, 2 };
     fn_classifier *y = NULL;
-    CHECK(fn_classifier_train(xtr, one, 3, (int)dim, names, 1, "id", 1, &y) == FN_ERR_ARG && !y);
-    CHECK(fn_classifier_train(xtr, gap, 3, (int)dim, names, 3, "id", 1, &y) == FN_ERR_ARG && !y);
+    CHECK(fn_classifier_train(xtr, one, 3, (int)dim, names, 1, "id", 1.0, 1, &y) == FN_ERR_ARG && !y);
+    CHECK(fn_classifier_train(xtr, gap, 3, (int)dim, names, 3, "id", 1.0, 1, &y) == FN_ERR_ARG && !y);
     printf("  empty class refused: %s\n", fn_last_error());
     int outside[3] = { 0, 1, 7 };
-    CHECK(fn_classifier_train(xtr, outside, 3, (int)dim, names, 2, "id", 1, &y) == FN_ERR_ARG && !y);
+    CHECK(fn_classifier_train(xtr, outside, 3, (int)dim, names, 2, "id", 1.0, 1, &y) == FN_ERR_ARG && !y);
 
     unlink(path);
     free(p1); free(p2); free(p3); free(pr1); free(pr2); free(pr3);
@@ -213,7 +220,8 @@ static void test_dataset(void) {
 
 int main(void) {
     if (load_fixture()) {
-        test_svm_vs_sklearn();
+        test_svm_vs_sklearn(1.0, "");
+        test_svm_vs_sklearn(10.0, "_c10");
         test_classifier_file();
     }
     test_dataset();

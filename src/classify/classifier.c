@@ -60,8 +60,9 @@ static fn_classifier *alloc_classifier(int dim, int n_classes, int n_enrolled) {
 
 fn_status fn_classifier_train(const float *emb, const int *labels, int n, int dim,
                               const char *const *class_names, int n_classes,
-                              const char *model_id, uint64_t seed, fn_classifier **out) {
+                              const char *model_id, double C, uint64_t seed, fn_classifier **out) {
     *out = NULL;
+    if (!(C > 0) || !(C < 1e12)) return fn_fail(FN_ERR_ARG, "classifier: the SVM's C must be > 0 (got %g)", C);
     if (!emb || !labels || !class_names || dim < 1 || dim > CLS_MAX_DIM || n_classes > CLS_MAX_CLASSES)
         return fn_fail(FN_ERR_ARG, "classifier: bad arguments (dim %d, classes %d)", dim, n_classes);
     if (n_classes < 2)
@@ -86,7 +87,7 @@ fn_status fn_classifier_train(const float *emb, const int *labels, int n, int di
     if (!ok) { fn_classifier_free(c); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
     memcpy(c->enrolled, emb, sizeof(float) * (size_t)n * dim);
     memcpy(c->enrolled_class, labels, sizeof(int) * (size_t)n);
-    fn_status s = fn_svm_train(emb, labels, n, dim, 1.0, seed, &c->svm);
+    fn_status s = fn_svm_train(emb, labels, n, dim, C, seed, &c->svm);
     if (s != FN_OK) { fn_classifier_free(c); return s; }
     *out = c;
     return FN_OK;
@@ -201,11 +202,13 @@ fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,
             float d = sqrtf(fn_distance_sq(x, c->enrolled + (size_t)e * c->dim, c->dim));
             if (d < nearest) { nearest = d; nearest_class = c->enrolled_class[e]; }
         }
-        out[i].svm_label = best;
-        out[i].prob = (float)p[best];
+        if (vote < 0 || vote >= c->n_classes) vote = best;
+        out[i].svm_label = vote;
+        out[i].proba_label = best;
+        out[i].prob = (float)p[vote];
         out[i].nearest = nearest;
         out[i].nearest_class = nearest_class;
-        out[i].label = unknown_threshold > 0 && !(nearest <= unknown_threshold) ? -1 : best;
+        out[i].label = unknown_threshold > 0 && !(nearest <= unknown_threshold) ? -1 : vote;
         if (probs) for (int k = 0; k < c->n_classes; k++) probs[(size_t)i * c->n_classes + k] = (float)p[k];
     }
     free(p);

@@ -113,3 +113,42 @@ fn_status fn_dataset_load(const char *dir, fn_dataset *out) {
     if (s != FN_OK) fn_dataset_free(out);
     return s;
 }
+
+fn_status fn_embed_face_file(fn_detector *det, fn_model *model, const char *path, int aligned,
+                             float *emb, fn_face *face, int *found) {
+    *found = 0;
+    fn_image img;
+    fn_status s = fn_image_load(path, 1, &img);
+    if (s) {
+        if (strstr(fn_last_error(), path)) return s;
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fn_last_error());
+        return fn_fail(s, "%s: %s", path, msg);
+    }
+    fn_face f;
+    memset(&f, 0, sizeof f);
+    fn_image crop = { 0, 0, NULL };
+    const int size = fn_model_input_size(model);
+    if (aligned) {
+        f.box[2] = (float)img.w; f.box[3] = (float)img.h; f.score = 1;
+        if (img.w == size && img.h == size) { crop = img; img.rgb = NULL; }
+        else if (img.w > size && img.h > size) s = fn_image_crop(&img, (img.w - size) / 2, (img.h - size) / 2, size, size, &crop);
+        else s = fn_image_resize(&img, size, size, &crop);
+    } else {
+        if (!det) { fn_image_free(&img); return fn_fail(FN_ERR_ARG, "fn_embed_face_file: no detector for an unaligned image"); }
+        fn_face *faces = NULL;
+        int n = 0;
+        s = fn_detect(det, &img, NULL, &faces, &n);
+        if (s == FN_OK && n > 0) {
+            f = faces[fn_face_pick_largest(faces, n, img.w, img.h, 0)];
+            s = fn_model_crop(model, &img, &f, &crop);
+        }
+        free(faces);
+        if (s == FN_OK && n == 0) { fn_image_free(&img); return FN_OK; }
+    }
+    if (s == FN_OK) s = fn_model_embed(model, &crop, 1, emb);
+    fn_image_free(&crop);
+    fn_image_free(&img);
+    if (s == FN_OK) { *found = 1; if (face) *face = f; }
+    return s;
+}
