@@ -15,6 +15,7 @@
 #include "core.h"
 #include "json.h"
 #include "tensors.h"
+#include "nets/model.h"
 #include "eval/plot.h"
 #include <sys/stat.h>
 
@@ -200,9 +201,9 @@ static int cache_load(const char *path, const char *model_id, const char *mode, 
     *why = "its .npy is unreadable";
     if (fn_npy_load_f32(path, &c->emb, &rows, &ncols)) goto bad;
     *why = "its .npy does not match its sidecar";
-    if (rows != ps->n || ncols != cols) goto bad;
+    if (rows != ps->n || (cols > 0 && ncols != cols) || ncols < 1 || ncols > 65536) goto bad;
     c->n = ps->n;
-    c->cols = cols;
+    c->cols = (int)ncols;
     c->paths = calloc((size_t)c->n + 1, sizeof *c->paths);
     c->no_face = calloc((size_t)c->n + 1, 1);
     c->order = calloc((size_t)c->n + 1, sizeof *c->order);
@@ -248,7 +249,7 @@ static fn_status cache_save(const char *path, const char *model_id, const char *
 }
 
 /* Writes the rows embedded so far (have[i]) to the cache. */
-static fn_status save_done(const char *path, const fn_model *model, const char *model_path, const char *mode,
+static fn_status save_done(const char *path, const char *model_id, const char *model_path, const char *mode,
                            char **paths, int n, const float *emb, int cols, const uint8_t *no_face,
                            const uint8_t *have) {
     int m = 0;
@@ -265,7 +266,7 @@ static fn_status save_done(const char *path, const fn_model *model, const char *
             memcpy(e + (size_t)k * cols, emb + (size_t)i * cols, sizeof(float) * (size_t)cols);
             f[k++] = no_face[i];
         }
-        s = cache_save(path, fn_model_id(model), model_path, mode, p, m, e, cols, f);
+        s = cache_save(path, model_id, model_path, mode, p, m, e, cols, f);
     }
     free(p); free(e); free(f);
     return s;
@@ -362,9 +363,15 @@ int cmd_validate(int argc, char **argv) {
 
     if (model_arg) model_path = strdup(model_arg);
     else if (!(model_path = cli_default_model())) { cli_error(cmd, "%s", cli_models_hint()); goto done; }
-    if ((s = fn_model_open(model_path, &model))) { cli_status_error(cmd, s); goto done; }
-    if (std_arg) fn_model_set_standardize(model, std);
-    const int dim = fn_model_dim(model), cols = dim * (flip ? 2 : 1);
+    /* the model's id alone decides whether the cache fits: building the network is only
+     * needed when something is left to embed */
+    char model_id[65];
+    {
+        fn_tensor_set ts;
+        if ((s = fn_safetensors_load(model_path, &ts))) { cli_status_error(cmd, s); goto done; }
+        fn_tensor_set_digest(&ts, model_id);
+        fn_tensor_set_free(&ts);
+    }
 
     /* distinct images, in sorted order; pair_img maps each pair image to its row */
     const int n_paths = 2 * pairs.n_pairs;
@@ -387,30 +394,38 @@ int cmd_validate(int argc, char **argv) {
     char mode[96];
     snprintf(mode, sizeof mode, "%s%s;std=%s", aligned ? "aligned" : "mtcnn-largest-centred",
              flip ? "+flipped" : "", std_arg ? std_arg : "model-default");
-    size_t bytes;
-    if (!fn_mul_size((size_t)n_uniq, (size_t)cols * sizeof(float), &bytes) || !(emb = malloc(bytes)) ||
-        !(no_face = calloc((size_t)n_uniq, 1))) { cli_error(cmd, "out of memory"); goto done; }
     /* reuse what the cache has; embed the rest in chunks, rewriting the cache after each
      * chunk so an interrupted run resumes where it stopped */
-    int n_have = 0;
-    if (!(have = calloc((size_t)n_uniq, 1))) { cli_error(cmd, "out of memory"); goto done; }
-    if (cache_path) {
-        const char *why = NULL;
-        if (cache_load(cache_path, fn_model_id(model), mode, cols, &cache, &why)) {
-            for (int i = 0; i < n_uniq; i++) {
-                int k = cache_find(&cache, uniq[i]);
-                if (k < 0) continue;
-                memcpy(emb + (size_t)i * cols, cache.emb + (size_t)k * cols, sizeof(float) * (size_t)cols);
-                no_face[i] = cache.no_face[k];
-                have[i] = 1;
-                n_have++;
-            }
-        }
-        if (n_have < n_uniq && !json)
-            fprintf(stderr, "facenet validate: cache %s: %s\n", cache_path,
-                    n_have ? "resuming (some images are missing)" : why);
-        cache_free(&cache);
+    int n_have = 0, cols = 0;
+    const char *why = "no --cache";
+    if (cache_path && cache_load(cache_path, model_id, mode, 0, &cache, &why)) {
+        cols = cache.cols;
+        for (int i = 0; i < n_uniq; i++) n_have += cache_find(&cache, uniq[i]) >= 0;
     }
+    if (n_have < n_uniq) {
+        if ((s = fn_model_open(model_path, &model))) { cli_status_error(cmd, s); goto done; }
+        if (std_arg) fn_model_set_standardize(model, std);
+        const int model_cols = fn_model_dim(model) * (flip ? 2 : 1);
+        if (cache.n && cache.cols != model_cols) { cache_free(&cache); n_have = 0; why = "its width differs from the model's"; }
+        cols = model_cols;
+    }
+    size_t bytes;
+    if (!fn_mul_size((size_t)n_uniq, (size_t)cols * sizeof(float), &bytes) || !(emb = malloc(bytes)) ||
+        !(no_face = calloc((size_t)n_uniq, 1)) || !(have = calloc((size_t)n_uniq, 1))) {
+        cli_error(cmd, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n_uniq && cache.n; i++) {
+        int k = cache_find(&cache, uniq[i]);
+        if (k < 0) continue;
+        memcpy(emb + (size_t)i * cols, cache.emb + (size_t)k * cols, sizeof(float) * (size_t)cols);
+        no_face[i] = cache.no_face[k];
+        have[i] = 1;
+    }
+    cache_free(&cache);
+    if (cache_path && n_have < n_uniq && !json)
+        fprintf(stderr, "facenet validate: cache %s: %s\n", cache_path,
+                n_have ? "resuming (some images are missing)" : why);
     const int from_cache = n_have == n_uniq;
     if (!from_cache) {
         if (!aligned) {
@@ -444,7 +459,7 @@ int cmd_validate(int argc, char **argv) {
                 no_face[chunk_idx[k]] = chunk_nf[k];
                 have[chunk_idx[k]] = 1;
             }
-            if (cache_path && (s = save_done(cache_path, model, model_path, mode, uniq, n_uniq, emb, cols, no_face, have))) {
+            if (cache_path && (s = save_done(cache_path, model_id, model_path, mode, uniq, n_uniq, emb, cols, no_face, have))) {
                 cli_status_error(cmd, s);
                 failed = 1;
             }
@@ -475,8 +490,8 @@ int cmd_validate(int argc, char **argv) {
         if (!p) { cli_status_error(cmd, FN_ERR_NOMEM); goto done; }
         fn_plot_set_xrange(p, 1e-4, 1);
         fn_plot_set_yrange(p, 0, 1);
-        const char *arch = fn_model_arch(model);
-        s = fn_plot_add_series(p, res.fpr, res.tpr, FN_EVAL_ROC_THRESHOLDS, 0x1F77B4, arch ? arch : "model");
+        const char *base = strrchr(model_path, '/');
+        s = fn_plot_add_series(p, res.fpr, res.tpr, FN_EVAL_ROC_THRESHOLDS, 0x1F77B4, base ? base + 1 : model_path);
         snprintf(mark, sizeof mark, "VAL %.4f @ FAR %.5f", res.val, res.far);
         if (!s && isfinite(res.val) && res.far > 0) s = fn_plot_add_marker(p, res.far, res.val, 0xD62728, mark);
         if (!s) s = fn_plot_save_png(p, roc_path);
@@ -499,7 +514,7 @@ int cmd_validate(int argc, char **argv) {
         printf(",\"images\":%d,\"no_face\":%d,\"cached\":%s,\"folds\":%d,\"distance\":\"%s\",\"model\":", n_uniq,
                n_no_face, from_cache ? "true" : "false", folds, params.metric == FN_METRIC_COSINE ? "cosine" : "euclidean");
         fn_json_write_string(stdout, model_path);
-        printf(",\"model_id\":\"%s\"", fn_model_id(model));
+        printf(",\"model_id\":\"%s\"", model_id);
         if (roc_path) { printf(",\"roc\":"); fn_json_write_string(stdout, roc_path); }
         printf("}\n");
     } else {
