@@ -3,10 +3,6 @@
 #include "model.h"
 #include "facenet.h"
 
-/* Each backbone's file defines its constructor; weak so a partial build still links. */
-fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m) __attribute__((weak));
-/* Not weak: a weak reference does not pull dlib_resnet.o out of the static library. */
-fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m);
 
 void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]) {
     uint64_t h = 1469598103934665603ull;
@@ -26,8 +22,7 @@ fn_status fn_model_open(const char *path, fn_model **out) {
     if (!m) { fn_tensor_set_free(&ts); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
     fn_status s;
     if (fn_tensor_set_find(&ts, "conv2d_1a.conv.weight")) {
-        s = fn_irv1_model_create ? fn_irv1_model_create(&ts, m)
-                                 : fn_fail(FN_ERR_UNSUPPORTED, "Inception-ResNet-v1 is not built in");
+        s = fn_irv1_model_create(&ts, m);
     } else if (fn_tensor_set_find(&ts, "conv32_down/conv/filters") && fn_tensor_set_find(&ts, "fc")) {
         s = fn_dlib_resnet_model_create(&ts, m);
     } else {
