@@ -159,7 +159,8 @@ int cmd_cluster(int argc, char **argv) {
         int nf = 0;
         if ((s = fn_image_load(paths[p], 1, &img)) || (s = fn_detect(det, &img, NULL, &faces, &nf))) {
             const char *e = fn_last_error();
-            fprintf(stderr, "facenet %s: warning: skipped %s: %s\n", cmd, paths[p], e);
+            if (strstr(e, paths[p])) fprintf(stderr, "facenet %s: warning: skipped %s\n", cmd, e);
+            else fprintf(stderr, "facenet %s: warning: skipped %s: %s\n", cmd, paths[p], e);
             if (!(bad[n_bad++] = strdup(paths[p]))) n_bad--;
             if (img.rgb) fn_image_free(&img);
             continue;

@@ -67,7 +67,6 @@ int cmd_export_embeddings(int argc, char **argv) {
         if (!mtcnn_path) { cli_error(cmd, "no MTCNN weights found; %s", cli_models_hint()); goto done; }
         if ((s = fn_detector_open(mtcnn_path, &det))) { cli_status_error(cmd, s); goto done; }
     }
-    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) { cli_error(cmd, "cannot create %s: %s", out_dir, strerror(errno)); goto done; }
     if (asprintf(&path_e, "%s/embeddings.npy", out_dir) < 0) path_e = NULL;
     if (asprintf(&path_l, "%s/labels.npy", out_dir) < 0) path_l = NULL;
     if (asprintf(&path_s, "%s/label_strings.npy", out_dir) < 0) path_s = NULL;
@@ -99,6 +98,7 @@ int cmd_export_embeddings(int argc, char **argv) {
         }
     fn_progress_end(&prog);
     if (n == 0) { cli_error(cmd, "no embedding: none of the %ld photo(s) in %s gave a face", total, data_dir); goto done; }
+    if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) { cli_error(cmd, "cannot create %s: %s", out_dir, strerror(errno)); goto done; }
     if ((s = fn_npy_save_f32(path_e, emb, n, dim)) || (s = fn_npy_save_i64(path_l, labels, n)) ||
         (s = fn_npy_save_unicode(path_s, row_name, n))) { cli_status_error(cmd, s); goto done; }
     if (json) {
