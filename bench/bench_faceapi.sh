@@ -36,7 +36,7 @@ echo "== summary ($(wc -l < "$tmp/pairs") LFW pairs, $(wc -l < "$tmp/list") imag
 printf '| | facenet-c | face-api | ratio |\n|---|---|---|---|\n'
 printf '| accuracy | %s ± %s | %s ± %s | |\n' "$(val "$tmp/c.txt" accuracy 2)" "$(val "$tmp/c.txt" accuracy 3)" \
   "$(val "$tmp/f.txt" accuracy 2)" "$(val "$tmp/f.txt" accuracy 3)"
-for k in descriptor_ms per_image_ms; do
+for k in descriptor_ms per_image_ms descriptor_cpu_ms per_image_cpu_ms; do
   c="$(val "$tmp/c.txt" $k 2)"; f="$(val "$tmp/f.txt" $k 2)"
   printf '| %s (median) | %s | %s | %.1f× |\n' "$k" "$c" "$f" "$(awk -v f="$f" -v c="$c" 'BEGIN { print f / c }')"
 done
