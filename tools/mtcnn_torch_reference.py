@@ -4,8 +4,8 @@ models/utils/detect_face.py), loading its pnet/rnet/onet.pt state dicts. It is t
 reference that bench/bench_detect.sh times `facenet detect` against.
 
 usage: /usr/bin/python3 tools/mtcnn_torch_reference.py MODELS_DIR RUNS IMAGE...
-Prints one line per image: path WxH median_ms n_faces x1,y1,x2,y2 ... (same format as
-bench_detect). Timing: median of RUNS runs after one warm-up, model load excluded,
+Prints one line per image: path WxH median_wall_ms median_cpu_ms n_faces x1,y1,x2,y2 ...
+(same format as bench_detect; CPU time counts all threads). Timing: median of RUNS runs after one warm-up, model load excluded,
 torch.set_num_threads(2) unless MTCNN_REF_THREADS says otherwise.
 """
 import os
@@ -241,14 +241,16 @@ def main():
     nets = load_nets(sys.argv[1])
     runs = max(1, int(sys.argv[2]))
     for path in sys.argv[3:]:
-        img = np.asarray(Image.open(path).convert("RGB"))  # no EXIF rotation, like the fixture
+        img = np.array(Image.open(path).convert("RGB"))  # no EXIF rotation, like the fixture
         detect(img, nets)  # warm-up
-        times = []
+        times, cpu = [], []
         for _ in range(runs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             boxes, _ = detect(img, nets)
             times.append((time.perf_counter() - t0) * 1000)
-        line = "%s %dx%d %.1f ms %d" % (path, img.shape[1], img.shape[0], float(np.median(times)), len(boxes))
+            cpu.append((time.process_time() - c0) * 1000)
+        line = "%s %dx%d %.1f %.1f %d" % (path, img.shape[1], img.shape[0], float(np.median(times)),
+                                          float(np.median(cpu)), len(boxes))
         for b in boxes:
             line += " %.1f,%.1f,%.1f,%.1f" % tuple(b[:4])
         print(line, flush=True)

@@ -36,8 +36,11 @@ uint32_t *mtcnn_integral(const fn_image *img);
  * out (oh,ow,3) = (mean - 127.5) * 0.0078125. The rectangle must lie inside the image.
  * sat: mtcnn_integral(img) or NULL. Matches PyTorch bit for bit (exact integer window
  * sums, then sum / kh / kw in float as ATen does). */
-void mtcnn_area_resample(const fn_image *img, const uint32_t *sat, int x0, int y0, int w, int h,
-                         int ow, int oh, float *out);
+fn_status mtcnn_area_resample(const fn_image *img, const uint32_t *sat, int x0, int y0, int w,
+                              int h, int ow, int oh, float *out);
+/* Only output rows [row0, row0 + nrows) of the same resampling, into out (nrows,ow,3). */
+fn_status mtcnn_area_resample_rows(const fn_image *img, const uint32_t *sat, int x0, int y0, int w,
+                                   int h, int ow, int oh, int row0, int nrows, float *out);
 
 /* The image pyramid scales facenet uses for (w, h, min_size, factor); returns the count
  * (at most max) */

@@ -3,9 +3,10 @@
  * box regression, squaring -> R-Net on 24x24 crops (NMS 0.7, regression, squaring) ->
  * O-Net on 48x48 crops (landmarks, regression, NMS 0.7 'Min').
  *
- * Memory stays bounded on large photos: each pyramid level is resampled, run through P-Net
- * (in row strips, see nets/mtcnn.c) and reduced to its candidate boxes before the next.
- * R-Net and O-Net run every crop of the image as one batch through the GEMM ops. */
+ * Threads (OpenMP) share the work in one parallel loop per stage: P-Net over (pyramid
+ * level, strip of rows) items, R-Net and O-Net over chunks of crops. Memory stays bounded
+ * on large photos: a P-Net item resamples only its own input rows and keeps only its
+ * candidate boxes. Area resampling reads a summed-area table of the photo. */
 #include "detect.h"
 #include "weights.h"
 
@@ -95,10 +96,8 @@ static int crop_rect(const mtcnn_box *b, int w, int h, int *cx, int *cy, int *cw
     return 1;
 }
 
-/* Drops boxes that have no pixels in the image (facenet-pytorch skips their crops) and
- * fills the (n, size, size, 3) batch with the area-resampled crops of the rest. */
-static fn_status crop_batch(const fn_image *img, const uint32_t *sat, box_list *l, int size,
-                            float **batch) {
+/* Drops boxes that have no pixels in the image (facenet-pytorch skips their crops). */
+static fn_status crop_rects(const fn_image *img, box_list *l, int (**rects)[4]) {
     int kept = 0;
     int (*rect)[4] = malloc(sizeof(int[4]) * (size_t)(l->n ? l->n : 1));
     if (!rect) return fn_fail(FN_ERR_NOMEM, "out of memory");
@@ -109,51 +108,108 @@ static fn_status crop_batch(const fn_image *img, const uint32_t *sat, box_list *
         memcpy(rect[kept++], r, sizeof r);
     }
     l->n = kept;
-    size_t per = (size_t)size * size * 3;
-    float *x = fn_malloc(sizeof(float) * per * (kept ? kept : 1));
-    if (!x) { free(rect); return FN_ERR_NOMEM; }
-    #pragma omp parallel for schedule(dynamic, 4)
-    for (int i = 0; i < kept; i++)
-        mtcnn_area_resample(img, sat, rect[i][0], rect[i][1], rect[i][2], rect[i][3], size, size,
-                            x + per * i);
+    *rects = rect;
+    return FN_OK;
+}
+
+#define CROP_CHUNK 32
+
+/* R-Net (size 24, 5 outputs) or O-Net (size 48, 15 outputs) over the area-resampled crops
+ * of every box: chunks of CROP_CHUNK crops are shared out among the threads. */
+static fn_status run_crops(const fn_detector *d, const fn_image *img, const uint32_t *sat,
+                           box_list *l, int size, int n_out, float **out_p) {
+    int (*rect)[4];
+    FN_TRY(crop_rects(img, l, &rect));
+    float *out = fn_malloc(sizeof(float) * n_out * (size_t)(l->n ? l->n : 1));
+    if (!out) { free(rect); return FN_ERR_NOMEM; }
+    const int n = l->n, chunks = (n + CROP_CHUNK - 1) / CROP_CHUNK;
+    const size_t per = (size_t)size * size * 3;
+    fn_status status = FN_OK;
+    #pragma omp parallel if (chunks > 1)
+    {
+        float *x = fn_malloc(sizeof(float) * per * CROP_CHUNK);
+        fn_status s = x ? FN_OK : FN_ERR_NOMEM;
+        #pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < chunks; c++) {
+            if (s != FN_OK) continue;
+            const int i0 = c * CROP_CHUNK, nb = n - i0 < CROP_CHUNK ? n - i0 : CROP_CHUNK;
+            for (int i = 0; i < nb && s == FN_OK; i++)
+                s = mtcnn_area_resample(img, sat, rect[i0 + i][0], rect[i0 + i][1], rect[i0 + i][2],
+                                        rect[i0 + i][3], size, size, x + per * i);
+            if (s == FN_OK)
+                s = size == 24 ? mtcnn_rnet_forward(&d->nets, x, nb, out + (size_t)i0 * n_out)
+                               : mtcnn_onet_forward(&d->nets, x, nb, out + (size_t)i0 * n_out);
+        }
+        fn_free(x);
+        if (s != FN_OK) {
+            #pragma omp critical(mtcnn_status)
+            status = s;
+        }
+    }
     free(rect);
-    *batch = x;
+    if (status != FN_OK) { fn_free(out); return status; }
+    *out_p = out;
     return FN_OK;
 }
 
 /* ------------------------------------------------------------------ stages */
 
-/* P-Net over one pyramid level: candidates with probability >= thresh, NMS 0.5 among them,
- * appended to all. */
-static fn_status pnet_stage(const fn_detector *d, const fn_image *img, const uint32_t *sat, double scale,
-                            float thresh, box_list *all) {
+/* P-Net work is cut into (pyramid level, strip of output rows) items that the threads
+ * share; each item resamples just its input rows, so memory stays bounded. */
+typedef struct {
+    int level, oy0, rows;
+    long cost;
+    box_list found;
+    fn_status status;
+} pnet_item;
+
+static int by_cost_desc(const void *a, const void *b) {
+    const pnet_item *x = a, *y = b;
+    return x->cost < y->cost ? 1 : x->cost > y->cost ? -1 : 0;
+}
+
+static int by_position(const void *a, const void *b) {
+    const pnet_item *x = a, *y = b;
+    if (x->level != y->level) return x->level - y->level;
+    return x->oy0 - y->oy0;
+}
+
+/* Output rows per item: at least 32 (the 10-row input halo stays cheap), about a quarter
+ * of the level (work for several threads), and activations of a few MB at most. */
+static int pnet_item_rows(int OH, int OW) {
+    int r = (OH + 3) / 4;
+    if (r < 32) r = 32;
+    long cap = (4L << 20) / ((long)OW * 64);
+    if (cap < 8) cap = 8;
+    return r > cap ? (int)cap : r;
+}
+
+static void pnet_run_item(const fn_detector *d, const fn_image *img, const uint32_t *sat,
+                          const double *scales, float thresh, pnet_item *it) {
+    const double scale = scales[it->level];
     const int hs = (int)(img->h * scale + 1), ws = (int)(img->w * scale + 1);
-    size_t px;
-    if (!fn_mul_size((size_t)hs, (size_t)ws, &px) || px > FN_IMAGE_MAX_PIXELS)
-        return fn_fail(FN_ERR_LIMIT, "pyramid level %dx%d too large (min_size too small?)", ws, hs);
     int OH, OW;
     mtcnn_pnet_out_size(hs, ws, &OH, &OW);
-    if (OH <= 0 || OW <= 0) return FN_OK;
-    float *x = fn_malloc(sizeof(float) * px * 3);
-    float *map = fn_malloc(sizeof(float) * (size_t)OH * OW * 5);
-    fn_status s = FN_OK;
-    if (!x || !map) { s = FN_ERR_NOMEM; goto done; }
-    mtcnn_area_resample(img, sat, 0, 0, img->w, img->h, ws, hs, x);
-    s = mtcnn_pnet_forward(&d->nets, x, hs, ws, map);
-    if (s != FN_OK) goto done;
-    fn_free(x); x = NULL;
-
+    /* input rows [2*oy0, 2*(oy0+rows)+10), or to the bottom for the last strip (the
+     * ceil-mode pool then sees the same bottom edge as on the whole level) */
+    const int iy0 = 2 * it->oy0;
+    const int ih = it->oy0 + it->rows == OH ? hs - iy0 : 2 * it->rows + 10;
+    float *x = fn_malloc(sizeof(float) * (size_t)ih * ws * 3);
+    float *map = fn_malloc(sizeof(float) * (size_t)it->rows * OW * 5);
+    fn_status s = x && map ? FN_OK : FN_ERR_NOMEM;
+    if (s == FN_OK) s = mtcnn_area_resample_rows(img, sat, 0, 0, img->w, img->h, ws, hs, iy0, ih, x);
+    if (s == FN_OK) s = mtcnn_pnet_forward(&d->nets, x, ih, ws, map);
     int count = 0;
-    for (size_t i = 0; i < (size_t)OH * OW; i++) count += map[i * 5] >= thresh;
-    box_list l = { 0 };
-    if ((s = box_list_reserve(&l, count)) != FN_OK) goto done;
+    for (size_t i = 0; s == FN_OK && i < (size_t)it->rows * OW; i++) count += map[i * 5] >= thresh;
+    if (s == FN_OK) s = box_list_reserve(&it->found, count);
     /* generateBoundingBox: cell (y, x) maps back to [2x+1, 2x+12] / scale, in float32 */
     const float sc = (float)scale;
-    for (int y = 0; y < OH; y++)
+    for (int r = 0; s == FN_OK && r < it->rows; r++)
         for (int xx = 0; xx < OW; xx++) {
-            const float *m = map + ((size_t)y * OW + xx) * 5;
+            const float *m = map + ((size_t)r * OW + xx) * 5;
             if (!(m[0] >= thresh)) continue;
-            mtcnn_box *b = &l.b[l.n++];
+            const int y = it->oy0 + r;
+            mtcnn_box *b = &it->found.b[it->found.n++];
             memset(b, 0, sizeof *b);
             b->x1 = floorf((float)(2 * xx + 1) / sc);
             b->y1 = floorf((float)(2 * y + 1) / sc);
@@ -162,16 +218,73 @@ static fn_status pnet_stage(const fn_detector *d, const fn_image *img, const uin
             b->score = m[0];
             memcpy(b->reg, m + 1, sizeof b->reg);
         }
-    int kept = mtcnn_nms(l.b, l.n, 0.5f, MTCNN_NMS_UNION);
-    if (kept < 0) s = FN_ERR_NOMEM;
-    else if ((s = box_list_reserve(all, kept)) == FN_OK) {
-        memcpy(all->b + all->n, l.b, sizeof(mtcnn_box) * (size_t)kept);
-        all->n += kept;
-    }
-    free(l.b);
-done:
     fn_free(x);
     fn_free(map);
+    it->status = s;
+}
+
+/* Every pyramid level through P-Net: candidates with probability >= thresh, NMS 0.5 within
+ * each level, all levels appended to out (in level order, so results do not depend on the
+ * number of threads). */
+static fn_status pnet_stage(const fn_detector *d, const fn_image *img, const uint32_t *sat,
+                            const double *scales, int n_scales, float thresh, box_list *out) {
+    int n_items = 0, cap = 0;
+    pnet_item *items = NULL;
+    fn_status s = FN_OK;
+    for (int lv = 0; lv < n_scales && s == FN_OK; lv++) {
+        const int hs = (int)(img->h * scales[lv] + 1), ws = (int)(img->w * scales[lv] + 1);
+        size_t px;
+        if (!fn_mul_size((size_t)hs, (size_t)ws, &px) || px > FN_IMAGE_MAX_PIXELS) {
+            s = fn_fail(FN_ERR_LIMIT, "pyramid level %dx%d too large (min_size too small?)", ws, hs);
+            break;
+        }
+        int OH, OW;
+        mtcnn_pnet_out_size(hs, ws, &OH, &OW);
+        if (OH <= 0 || OW <= 0) continue;
+        const int step = pnet_item_rows(OH, OW);
+        for (int oy0 = 0; oy0 < OH; oy0 += step) {
+            if (n_items == cap) {
+                cap = cap ? cap * 2 : 64;
+                pnet_item *ni = realloc(items, sizeof *items * (size_t)cap);
+                if (!ni) { s = fn_fail(FN_ERR_NOMEM, "out of memory"); break; }
+                items = ni;
+            }
+            pnet_item *it = &items[n_items++];
+            memset(it, 0, sizeof *it);
+            it->level = lv;
+            it->oy0 = oy0;
+            it->rows = OH - oy0 < step ? OH - oy0 : step;
+            it->cost = (long)it->rows * OW;
+        }
+    }
+    if (s == FN_OK) {
+        qsort(items, (size_t)n_items, sizeof *items, by_cost_desc); /* big ones first */
+        #pragma omp parallel for schedule(dynamic, 1) if (n_items > 1)
+        for (int i = 0; i < n_items; i++) pnet_run_item(d, img, sat, scales, thresh, &items[i]);
+        qsort(items, (size_t)n_items, sizeof *items, by_position);
+        for (int i = 0; i < n_items && s == FN_OK; i++) s = items[i].status;
+    }
+    /* per level: gather its strips, NMS 0.5, append */
+    for (int i = 0; i < n_items && s == FN_OK;) {
+        int j = i, total = 0;
+        while (j < n_items && items[j].level == items[i].level) total += items[j++].found.n;
+        box_list level = { 0 };
+        s = box_list_reserve(&level, total);
+        for (int k = i; k < j && s == FN_OK; k++) {
+            memcpy(level.b + level.n, items[k].found.b, sizeof(mtcnn_box) * (size_t)items[k].found.n);
+            level.n += items[k].found.n;
+        }
+        int kept = s == FN_OK ? mtcnn_nms(level.b, level.n, 0.5f, MTCNN_NMS_UNION) : 0;
+        if (kept < 0) s = FN_ERR_NOMEM;
+        if (s == FN_OK && (s = box_list_reserve(out, kept)) == FN_OK) {
+            memcpy(out->b + out->n, level.b, sizeof(mtcnn_box) * (size_t)kept);
+            out->n += kept;
+        }
+        free(level.b);
+        i = j;
+    }
+    for (int i = 0; i < n_items; i++) free(items[i].found.b);
+    free(items);
     return s;
 }
 
@@ -184,12 +297,8 @@ static fn_status nms_list(box_list *l, float thresh, mtcnn_nms_mode mode) {
 
 static fn_status rnet_stage(const fn_detector *d, const fn_image *img, const uint32_t *sat,
                             float thresh, box_list *l) {
-    float *batch = NULL;
-    FN_TRY(crop_batch(img, sat, l, 24, &batch));
-    float *out = fn_malloc(sizeof(float) * 5 * (size_t)(l->n ? l->n : 1));
-    fn_status s = out ? mtcnn_rnet_forward(&d->nets, batch, l->n, out) : FN_ERR_NOMEM;
-    fn_free(batch);
-    if (s != FN_OK) { fn_free(out); return s; }
+    float *out;
+    FN_TRY(run_crops(d, img, sat, l, 24, 5, &out));
     int kept = 0;
     for (int i = 0; i < l->n; i++) {
         const float *o = out + (size_t)i * 5;
@@ -211,12 +320,8 @@ static fn_status rnet_stage(const fn_detector *d, const fn_image *img, const uin
 
 static fn_status onet_stage(const fn_detector *d, const fn_image *img, const uint32_t *sat,
                             float thresh, box_list *l) {
-    float *batch = NULL;
-    FN_TRY(crop_batch(img, sat, l, 48, &batch));
-    float *out = fn_malloc(sizeof(float) * 15 * (size_t)(l->n ? l->n : 1));
-    fn_status s = out ? mtcnn_onet_forward(&d->nets, batch, l->n, out) : FN_ERR_NOMEM;
-    fn_free(batch);
-    if (s != FN_OK) { fn_free(out); return s; }
+    float *out;
+    FN_TRY(run_crops(d, img, sat, l, 48, 15, &out));
     int kept = 0;
     for (int i = 0; i < l->n; i++) {
         const float *o = out + (size_t)i * 15;
@@ -274,8 +379,7 @@ fn_status fn_detect(fn_detector *d, const fn_image *img, const fn_detect_params 
     uint32_t *sat = mtcnn_integral(img);
     box_list l = { 0 };
     fn_status s = FN_OK;
-    for (int i = 0; i < n_scales && s == FN_OK; i++)
-        s = pnet_stage(d, img, sat, scales[i], p.thresholds[0], &l);
+    s = pnet_stage(d, img, sat, scales, n_scales, p.thresholds[0], &l);
     if (s == FN_OK) s = nms_list(&l, 0.7f, MTCNN_NMS_UNION);
     if (s == FN_OK) {
         /* P-Net's offsets are scaled by the box size without the +1 */

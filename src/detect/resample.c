@@ -32,26 +32,24 @@ uint32_t *mtcnn_integral(const fn_image *img) {
     return sat;
 }
 
-void mtcnn_area_resample(const fn_image *img, const uint32_t *sat, int x0, int y0, int w, int h,
-                         int ow, int oh, float *out) {
+fn_status mtcnn_area_resample_rows(const fn_image *img, const uint32_t *sat, int x0, int y0, int w,
+                                   int h, int ow, int oh, int row0, int nrows, float *out) {
+    FN_ASSERT(row0 >= 0 && nrows >= 0 && row0 + nrows <= oh);
     FN_ASSERT(x0 >= 0 && y0 >= 0 && w > 0 && h > 0 && x0 + w <= img->w && y0 + h <= img->h);
     int *xs = malloc(sizeof(int) * 2 * (size_t)ow);
-    FN_ASSERT(xs); /* ow is small next to the image buffers already held */
+    uint32_t *acc = sat ? NULL : malloc(sizeof(uint32_t) * 3 * (size_t)ow);
+    if (!xs || (!sat && !acc)) { free(xs); free(acc); return fn_fail(FN_ERR_NOMEM, "resample: out of memory"); }
     int *xe = xs + ow;
     for (int i = 0; i < ow; i++) {
         xs[i] = (int)(((long)i * w) / ow);
         xe[i] = (int)(((long)(i + 1) * w + ow - 1) / ow);
     }
     const size_t stride = (size_t)img->w * 3, W1 = (size_t)img->w + 1;
-    #pragma omp parallel if ((long)oh * ow > 20000)
     {
-        uint32_t *acc = sat ? NULL : malloc(sizeof(uint32_t) * 3 * (size_t)ow);
-        FN_ASSERT(sat || acc);
-        #pragma omp for schedule(static)
-        for (int oy = 0; oy < oh; oy++) {
+        for (int oy = row0; oy < row0 + nrows; oy++) {
             const int ys = (int)(((long)oy * h) / oh), ye = (int)(((long)(oy + 1) * h + oh - 1) / oh);
             const float kh = (float)(ye - ys);
-            float *o = out + (size_t)oy * ow * 3;
+            float *o = out + (size_t)(oy - row0) * ow * 3;
             if (sat) {
                 /* window sums from the table: exact, since every window holds far fewer
                  * than 2^32 / 255 pixels (unsigned wrap-around cancels out) */
@@ -85,9 +83,10 @@ void mtcnn_area_resample(const fn_image *img, const uint32_t *sat, int x0, int y
                 }
             }
         }
-        free(acc);
     }
+    free(acc);
     free(xs);
+    return FN_OK;
 }
 
 int mtcnn_pyramid_scales(int w, int h, double min_size, double factor, double *scales, int max) {
@@ -100,4 +99,9 @@ int mtcnn_pyramid_scales(int w, int h, double min_size, double factor, double *s
         minl *= factor;
     }
     return n;
+}
+
+fn_status mtcnn_area_resample(const fn_image *img, const uint32_t *sat, int x0, int y0, int w,
+                              int h, int ow, int oh, float *out) {
+    return mtcnn_area_resample_rows(img, sat, x0, y0, w, h, ow, oh, 0, oh, out);
 }

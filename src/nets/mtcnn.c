@@ -82,6 +82,7 @@ static void conv_alloc(bump *b, mtcnn_conv *c, int k, int cin, int cout, int cpa
 }
 
 static void dense_alloc(bump *b, mtcnn_dense *d, int cin, int cout) {
+    FN_ASSERT(cout % 8 == 0);
     d->cin = cin; d->cout = cout;
     d->w = take(b, (size_t)cin * cout);
     d->b = take(b, cout);
@@ -91,13 +92,13 @@ static void layout(mtcnn_nets *n, bump *b) {
     conv_alloc(b, &n->p1, 3, 3, 10, 16);
     conv_alloc(b, &n->p2, 3, 10, 16, 16);
     conv_alloc(b, &n->p3, 3, 16, 32, 32);
-    dense_alloc(b, &n->p_head, 32, 6);
+    dense_alloc(b, &n->p_head, 32, 8); /* 2 + 4 outputs, padded */
     conv_alloc(b, &n->r1, 3, 3, 28, 32);
     conv_alloc(b, &n->r2, 3, 28, 48, 48);
     conv_alloc(b, &n->r3, 2, 48, 64, 64);
     dense_alloc(b, &n->r4, 576, 128);
     n->r_a4 = take(b, 128);
-    dense_alloc(b, &n->r_head, 128, 6);
+    dense_alloc(b, &n->r_head, 128, 8);
     conv_alloc(b, &n->o1, 3, 3, 32, 32);
     conv_alloc(b, &n->o2, 3, 32, 64, 64);
     conv_alloc(b, &n->o3, 3, 64, 64, 64);
@@ -127,16 +128,16 @@ fn_status mtcnn_nets_init(mtcnn_nets *n, const fn_tensor_set *ts) {
     R(conv_read(ts, "pnet.conv1", "pnet.prelu1", 10, &n->p1));
     R(conv_read(ts, "pnet.conv2", "pnet.prelu2", 16, &n->p2));
     R(conv_read(ts, "pnet.conv3", "pnet.prelu3", 32, &n->p3));
-    R(read_conv(ts, "pnet.conv4_1", 2, 32, 1, n->p_head.w, 6, 0, n->p_head.b));
-    R(read_conv(ts, "pnet.conv4_2", 4, 32, 1, n->p_head.w, 6, 2, n->p_head.b));
+    R(read_conv(ts, "pnet.conv4_1", 2, 32, 1, n->p_head.w, 8, 0, n->p_head.b));
+    R(read_conv(ts, "pnet.conv4_2", 4, 32, 1, n->p_head.w, 8, 2, n->p_head.b));
 
     R(conv_read(ts, "rnet.conv1", "rnet.prelu1", 28, &n->r1));
     R(conv_read(ts, "rnet.conv2", "rnet.prelu2", 48, &n->r2));
     R(conv_read(ts, "rnet.conv3", "rnet.prelu3", 64, &n->r3));
     R(read_dense(ts, "rnet.dense4", 128, 576, 3, 3, n->r4.w, 128, 0, n->r4.b));
     R(read_prelu(ts, "rnet.prelu4", 128, n->r_a4));
-    R(read_dense(ts, "rnet.dense5_1", 2, 128, 0, 0, n->r_head.w, 6, 0, n->r_head.b));
-    R(read_dense(ts, "rnet.dense5_2", 4, 128, 0, 0, n->r_head.w, 6, 2, n->r_head.b));
+    R(read_dense(ts, "rnet.dense5_1", 2, 128, 0, 0, n->r_head.w, 8, 0, n->r_head.b));
+    R(read_dense(ts, "rnet.dense5_2", 4, 128, 0, 0, n->r_head.w, 8, 2, n->r_head.b));
 
     R(conv_read(ts, "onet.conv1", "onet.prelu1", 32, &n->o1));
     R(conv_read(ts, "onet.conv2", "onet.prelu2", 64, &n->o2));
@@ -202,8 +203,7 @@ static void conv_direct_##COUT(float *out, const float *in, int ldi, int N, int 
                                int cin, int k, const float *w, const float *b,                  \
                                const float *alpha) {                                            \
     const int OH = H - k + 1, OW = W - k + 1;                                                   \
-    const long rows = (long)N * OH, work = rows * OW * cin * k * k * COUT;                      \
-    _Pragma("omp parallel for schedule(static) if (work > 1000000)")                            \
+    const long rows = (long)N * OH;                                                             \
     for (long r = 0; r < rows; r++) {                                                           \
         const int n = (int)(r / OH), oy = (int)(r % OH);                                        \
         const float *img = in + (size_t)n * H * W * ldi;                                        \
@@ -254,7 +254,6 @@ static void maxpool_ceil_forward(float *out, const float *in, int N, int H, int 
     *OH_out = OH;
     *OW_out = OW;
     const long rows = (long)N * OH;
-    #pragma omp parallel for schedule(static) if (rows * OW * C * k * k > 1000000)
     for (long r = 0; r < rows; r++) {
         const int n = (int)(r / OH), oy = (int)(r % OH);
         const int y0 = oy * stride, y1 = y0 + k < H ? y0 + k : H;
@@ -273,6 +272,46 @@ static void maxpool_ceil_forward(float *out, const float *in, int N, int H, int 
             }
         }
     }
+}
+
+/* out (N, cout) = in (N, cin) @ w (cin, cout) + b, then PReLU when alpha is given. Blocks
+ * of 4 rows x 32 outputs stay in registers; cout is a multiple of 8. (Small enough that a
+ * BLAS call, with its own threads, would cost more than it saves inside our OpenMP loops.) */
+static inline __attribute__((always_inline)) void dense_block(
+        float *out, const float *in, int cin, int cout, const float *w, const float *b,
+        const float *alpha, int n0, int j0, const int nr, const int nj) {
+    v8f acc[4][4];
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < nj; j++) acc[r][j] = *(const v8f *)(b + 8 * (j0 + j));
+    for (int ci = 0; ci < cin; ci++) {
+        v8f wv[4];
+        for (int j = 0; j < nj; j++) wv[j] = *(const v8f *)(w + (size_t)ci * cout + 8 * (j0 + j));
+        for (int r = 0; r < nr; r++) {
+            const v8f a = (v8f){ 0 } + in[(size_t)(n0 + r) * cin + ci];
+            for (int j = 0; j < nj; j++) acc[r][j] += a * wv[j];
+        }
+    }
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < nj; j++) {
+            v8f v = acc[r][j];
+            if (alpha) {
+                const v8f al = *(const v8f *)(alpha + 8 * (j0 + j)), zero = { 0 };
+                const v8i pos = v > zero;
+                v = (v8f)(((v8i)v & pos) | ((v8i)(v * al) & ~pos));
+            }
+            *(v8f *)(out + (size_t)(n0 + r) * cout + 8 * (j0 + j)) = v;
+        }
+}
+
+static void dense_forward(float *out, const float *in, int N, const mtcnn_dense *d,
+                          const float *alpha) {
+    const int NV = d->cout / 8;
+    for (int n0 = 0; n0 < N; n0 += 4)
+        for (int j0 = 0; j0 < NV; j0 += 4) {
+            const int nr = N - n0 < 4 ? N - n0 : 4, nj = NV - j0 < 4 ? NV - j0 : 4;
+            if (nr == 4 && nj == 4) dense_block(out, in, d->cin, d->cout, d->w, d->b, alpha, n0, j0, 4, 4);
+            else dense_block(out, in, d->cin, d->cout, d->w, d->b, alpha, n0, j0, nr, nj);
+        }
 }
 
 /* the face probability of two class logits: softmax(l)[1] */
@@ -303,7 +342,7 @@ fn_status mtcnn_pnet_forward(const mtcnn_nets *n, const float *in, int H, int W,
     const size_t p1 = (size_t)(strip + 5) * (OW + 4) * 16;
     const size_t c2 = (size_t)(strip + 3) * (OW + 2) * 16;
     const size_t c3 = (size_t)(strip + 1) * OW * 32;
-    const size_t hd = (size_t)(strip + 1) * OW * 6;
+    const size_t hd = (size_t)(strip + 1) * OW * 8;
     float *buf = fn_malloc(sizeof(float) * (c1 + p1 + c2 + c3 + hd));
     if (!buf) return FN_ERR_NOMEM;
     float *b_c1 = buf, *b_p1 = b_c1 + c1, *b_c2 = b_p1 + p1, *b_c3 = b_c2 + c2, *b_hd = b_c3 + c3;
@@ -319,10 +358,10 @@ fn_status mtcnn_pnet_forward(const mtcnn_nets *n, const float *in, int H, int W,
         conv_prelu_forward(b_c2, b_p1, 16, 1, h2, w2, &n->p2, &h3, &w3);
         conv_prelu_forward(b_c3, b_c2, 16, 1, h3, w3, &n->p3, &h4, &w4);
         FN_ASSERT(h4 == rows && w4 == OW);
-        fn_dense_forward(b_hd, b_c3, n->p_head.w, n->p_head.b, rows * OW, 32, 6);
+        dense_forward(b_hd, b_c3, rows * OW, &n->p_head, NULL); /* the 1x1 heads */
         float *o = out + (size_t)oy0 * OW * 5;
         for (size_t i = 0; i < (size_t)rows * OW; i++) {
-            const float *h = b_hd + i * 6;
+            const float *h = b_hd + i * 8;
             o[i * 5] = face_prob(h[0], h[1]);
             for (int j = 0; j < 4; j++) o[i * 5 + 1 + j] = h[2 + j];
         }
@@ -333,15 +372,15 @@ fn_status mtcnn_pnet_forward(const mtcnn_nets *n, const float *in, int H, int W,
 
 /* ------------------------------------------------------------------ R-Net / O-Net */
 
-#define RNET_CHUNK 256
-#define ONET_CHUNK 128
+#define RNET_CHUNK 64
+#define ONET_CHUNK 32
 
 fn_status mtcnn_rnet_forward(const mtcnn_nets *n, const float *in, int N, float *out) {
     const int B = N < RNET_CHUNK ? N : RNET_CHUNK;
     if (B <= 0) return FN_OK;
     /* per crop: conv1 22x22x32 (28 + padding), pool 11x11x32, conv2 9x9x48, pool 4x4x48,
-     * conv3 3x3x64, dense 128, heads 6 */
-    const size_t per = (size_t)22 * 22 * 32 + 11 * 11 * 32 + 9 * 9 * 48 + 4 * 4 * 48 + 576 + 128 + 6;
+     * conv3 3x3x64, dense 128, heads 8 (6 + padding) */
+    const size_t per = (size_t)22 * 22 * 32 + 11 * 11 * 32 + 9 * 9 * 48 + 4 * 4 * 48 + 576 + 128 + 8;
     float *buf = fn_malloc(sizeof(float) * B * per);
     if (!buf) return FN_ERR_NOMEM;
     float *x1 = buf, *x2 = x1 + (size_t)B * 22 * 22 * 32, *x3 = x2 + (size_t)B * 11 * 11 * 32;
@@ -356,11 +395,10 @@ fn_status mtcnn_rnet_forward(const mtcnn_nets *n, const float *in, int N, float 
         maxpool_ceil_forward(x4, x3, nb, h, w, 48, 3, 2, &h, &w);                  /* 4x4 */
         conv_prelu_forward(x5, x4, 48, nb, h, w, &n->r3, &h, &w);                  /* 3x3 */
         FN_ASSERT(h == 3 && w == 3);
-        fn_dense_forward(x6, x5, n->r4.w, n->r4.b, nb, 576, 128);
-        fn_prelu_forward(x6, nb, 128, 128, n->r_a4);
-        fn_dense_forward(x7, x6, n->r_head.w, n->r_head.b, nb, 128, 6);
+        dense_forward(x6, x5, nb, &n->r4, n->r_a4);
+        dense_forward(x7, x6, nb, &n->r_head, NULL);
         for (int i = 0; i < nb; i++) {
-            const float *hd = x7 + (size_t)i * 6;
+            const float *hd = x7 + (size_t)i * 8;
             float *o = out + (size_t)(n0 + i) * 5;
             o[0] = face_prob(hd[0], hd[1]);
             for (int j = 0; j < 4; j++) o[1 + j] = hd[2 + j];
@@ -394,9 +432,8 @@ fn_status mtcnn_onet_forward(const mtcnn_nets *n, const float *in, int N, float 
         maxpool_ceil_forward(x6, x5, nb, h, w, 64, 2, 2, &h, &w);                  /* 4x4 */
         conv_prelu_forward(x7, x6, 64, nb, h, w, &n->o4, &h, &w);                  /* 3x3 */
         FN_ASSERT(h == 3 && w == 3);
-        fn_dense_forward(x8, x7, n->o5.w, n->o5.b, nb, 1152, 256);
-        fn_prelu_forward(x8, nb, 256, 256, n->o_a5);
-        fn_dense_forward(x9, x8, n->o_head.w, n->o_head.b, nb, 256, 16);
+        dense_forward(x8, x7, nb, &n->o5, n->o_a5);
+        dense_forward(x9, x8, nb, &n->o_head, NULL);
         for (int i = 0; i < nb; i++) {
             const float *hd = x9 + (size_t)i * 16;
             float *o = out + (size_t)(n0 + i) * 15;

@@ -18,7 +18,7 @@ typedef struct {
 
 typedef struct {
     float *w, *b;          /* (cin, cout), bias (cout) */
-    int cin, cout;
+    int cin, cout;         /* cout a multiple of 8 (heads padded with zero columns) */
 } mtcnn_dense;
 
 typedef struct {
@@ -44,6 +44,9 @@ void mtcnn_nets_free(mtcnn_nets *n);
 
 /* P-Net output size for an H x W input (0 when the input is smaller than 12). */
 void mtcnn_pnet_out_size(int H, int W, int *OH, int *OW);
+
+/* The forward passes run on the calling thread (src/detect parallelises over pyramid
+ * strips and crop chunks); each allocates its own scratch. */
 
 /* P-Net over an image (H,W,3) -> out (OH,OW,5): face probability, then the 4 box offsets
  * (dx1,dy1,dx2,dy2). Output cell (y,x) sees input rows 2y..2y+11, columns 2x..2x+11. */
