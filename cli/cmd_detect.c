@@ -103,55 +103,89 @@ int cmd_detect(int argc, char **argv) {
     free(def);
     if (s != FN_OK) { free(images); return cli_status_error(cmd, s); }
 
+    /* images go through fn_detect_batch in groups: threads spread over the images */
+    enum { GROUP = 8 };
     int failures = 0;
     if (json) printf("{\"images\":[");
-    for (int k = 0; k < n_images; k++) {
-        fn_image img = { 0, 0, NULL };
-        fn_face *faces = NULL;
-        int n = 0;
-        s = fn_image_load(images[k], exif, &img);
-        if (s == FN_OK) s = fn_detect(det, &img, &params, &faces, &n);
-        if (s == FN_OK && draw) {
-            char out[4096];
-            draw_path(out, sizeof out, draw, k, n_images > 1);
-            s = draw_faces(out, &img, faces, n);
+    for (int g = 0; g < n_images; g += GROUP) {
+        const int ng = n_images - g < GROUP ? n_images - g : GROUP;
+        fn_image img[GROUP];
+        fn_face *faces[GROUP];
+        int n_faces[GROUP];
+        fn_status st[GROUP];
+        char msg[GROUP][1024];
+        for (int j = 0; j < ng; j++) {
+            img[j] = (fn_image){ 0, 0, NULL };
+            faces[j] = NULL;
+            n_faces[j] = 0;
+            st[j] = fn_image_load(images[g + j], exif, &img[j]);
+            msg[j][0] = 0;
+            if (st[j] != FN_OK) snprintf(msg[j], sizeof msg[j], "%s: %s", fn_status_str(st[j]), fn_last_error());
         }
-        if (s != FN_OK) {
-            failures++;
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s: %s", fn_status_str(s), fn_last_error());
-            fprintf(stderr, "facenet detect: error: %s: %s\n", images[k], msg);
-            if (json) {
+        /* detect the images that loaded, all at once */
+        fn_image ok_img[GROUP];
+        int ok_idx[GROUP], n_ok = 0;
+        for (int j = 0; j < ng; j++)
+            if (st[j] == FN_OK) { ok_img[n_ok] = img[j]; ok_idx[n_ok++] = j; }
+        fn_face *ok_faces[GROUP];
+        int ok_n[GROUP];
+        fn_status ok_st[GROUP];
+        if (n_ok > 0) {
+            fn_status bs = fn_detect_batch(det, ok_img, n_ok, &params, ok_faces, ok_n, ok_st);
+            for (int t = 0; t < n_ok; t++) {
+                int j = ok_idx[t];
+                st[j] = ok_st[t];
+                faces[j] = ok_st[t] == FN_OK ? ok_faces[t] : NULL;
+                n_faces[j] = ok_st[t] == FN_OK ? ok_n[t] : 0;
+                if (st[j] != FN_OK)
+                    snprintf(msg[j], sizeof msg[j], "%s: %s", fn_status_str(st[j]),
+                             bs != FN_OK ? fn_last_error() : "detection failed");
+            }
+        }
+        for (int j = 0; j < ng; j++) {
+            const int k = g + j;
+            fn_status s = st[j];
+            if (s == FN_OK && draw) {
+                char out[4096];
+                draw_path(out, sizeof out, draw, k, n_images > 1);
+                s = draw_faces(out, &img[j], faces[j], n_faces[j]);
+                if (s != FN_OK) snprintf(msg[j], sizeof msg[j], "%s: %s", fn_status_str(s), fn_last_error());
+            }
+            if (s != FN_OK) {
+                failures++;
+                fprintf(stderr, "facenet detect: error: %s: %s\n", images[k], msg[j]);
+                if (json) {
+                    printf("%s{\"path\":", k ? "," : "");
+                    fn_json_write_string(stdout, images[k]);
+                    printf(",\"error\":");
+                    fn_json_write_string(stdout, msg[j]);
+                    printf("}");
+                }
+            } else if (json) {
                 printf("%s{\"path\":", k ? "," : "");
                 fn_json_write_string(stdout, images[k]);
-                printf(",\"error\":");
-                fn_json_write_string(stdout, msg);
-                printf("}");
-            }
-        } else if (json) {
-            printf("%s{\"path\":", k ? "," : "");
-            fn_json_write_string(stdout, images[k]);
-            printf(",\"width\":%d,\"height\":%d,\"faces\":[", img.w, img.h);
-            for (int i = 0; i < n; i++) {
-                const fn_face *f = &faces[i];
-                printf("%s{\"box\":[%.2f,%.2f,%.2f,%.2f],\"score\":%.6f,\"landmarks\":[", i ? "," : "",
-                       f->box[0], f->box[1], f->box[2], f->box[3], f->score);
-                for (int j = 0; j < 5; j++) printf("%s[%.2f,%.2f]", j ? "," : "", f->landmarks[j][0], f->landmarks[j][1]);
+                printf(",\"width\":%d,\"height\":%d,\"faces\":[", img[j].w, img[j].h);
+                for (int i = 0; i < n_faces[j]; i++) {
+                    const fn_face *f = &faces[j][i];
+                    printf("%s{\"box\":[%.2f,%.2f,%.2f,%.2f],\"score\":%.6f,\"landmarks\":[", i ? "," : "",
+                           f->box[0], f->box[1], f->box[2], f->box[3], f->score);
+                    for (int q = 0; q < 5; q++) printf("%s[%.2f,%.2f]", q ? "," : "", f->landmarks[q][0], f->landmarks[q][1]);
+                    printf("]}");
+                }
                 printf("]}");
+            } else {
+                printf("%s: %dx%d, %d face%s\n", images[k], img[j].w, img[j].h, n_faces[j], n_faces[j] == 1 ? "" : "s");
+                for (int i = 0; i < n_faces[j]; i++) {
+                    const fn_face *f = &faces[j][i];
+                    printf("  face %d: box %.1f %.1f %.1f %.1f  score %.4f  landmarks", i + 1,
+                           f->box[0], f->box[1], f->box[2], f->box[3], f->score);
+                    for (int q = 0; q < 5; q++) printf(" %.1f,%.1f", f->landmarks[q][0], f->landmarks[q][1]);
+                    printf("\n");
+                }
             }
-            printf("]}");
-        } else {
-            printf("%s: %dx%d, %d face%s\n", images[k], img.w, img.h, n, n == 1 ? "" : "s");
-            for (int i = 0; i < n; i++) {
-                const fn_face *f = &faces[i];
-                printf("  face %d: box %.1f %.1f %.1f %.1f  score %.4f  landmarks", i + 1,
-                       f->box[0], f->box[1], f->box[2], f->box[3], f->score);
-                for (int j = 0; j < 5; j++) printf(" %.1f,%.1f", f->landmarks[j][0], f->landmarks[j][1]);
-                printf("\n");
-            }
+            free(faces[j]);
+            fn_image_free(&img[j]);
         }
-        free(faces);
-        fn_image_free(&img);
     }
     if (json) printf("]}\n");
     fn_detector_close(det);

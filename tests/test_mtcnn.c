@@ -10,6 +10,7 @@
 #include "detect/detect.h"
 #include <unistd.h>
 #include <sys/stat.h>
+#include <omp.h>
 
 static float iou(const float *a, const float *b) {
     float w = fminf(a[2], b[2]) - fmaxf(a[0], b[0]), h = fminf(a[3], b[3]) - fmaxf(a[1], b[1]);
@@ -243,6 +244,48 @@ int main(void) {
     CHECK(npy_compared > 0 && npy_count_mismatch == 0);
     CHECK(npy_maxdiff <= 0.01);
     free(ious);
+
+    /* fn_detect_batch equals image-by-image fn_detect, and the thread count changes nothing */
+    {
+        enum { NB = 4 };
+        fn_image imgs[NB];
+        fn_face *one[NB], *batch[NB];
+        int n_one[NB], n_batch[NB], loaded = 0, same = 1, same_threads = 1;
+        fn_status st[NB];
+        for (int i = 0; i < NB && results; i++) {
+            const fn_json *res = fn_json_at(results, i * 7);
+            snprintf(path, sizeof path, "%s/%s", FN_SHARED_DIR, fn_json_get(res, "image")->string);
+            if (fn_image_load(path, 0, &imgs[loaded]) == FN_OK) loaded++;
+        }
+        CHECK(loaded == NB);
+        int threads = omp_get_max_threads();
+        for (int i = 0; i < loaded; i++) {
+            omp_set_num_threads(1);
+            fn_face *f1; int n1;
+            CHECK(fn_detect(det, &imgs[i], NULL, &f1, &n1) == FN_OK);
+            omp_set_num_threads(threads > 1 ? threads : 2);
+            CHECK(fn_detect(det, &imgs[i], NULL, &one[i], &n_one[i]) == FN_OK);
+            if (n1 != n_one[i] || memcmp(f1, one[i], sizeof(fn_face) * (size_t)n1) != 0) same_threads = 0;
+            free(f1);
+        }
+        CHECK(fn_detect_batch(det, imgs, loaded, NULL, batch, n_batch, st) == FN_OK);
+        for (int i = 0; i < loaded; i++) {
+            CHECK(st[i] == FN_OK);
+            if (n_batch[i] != n_one[i] || memcmp(batch[i], one[i], sizeof(fn_face) * (size_t)n_one[i]) != 0) same = 0;
+            free(batch[i]);
+            free(one[i]);
+        }
+        printf("fn_detect_batch on %d images equals fn_detect: %s; 1 vs %d threads bit-identical: %s\n",
+               loaded, same ? "yes" : "NO", threads > 1 ? threads : 2, same_threads ? "yes" : "NO");
+        CHECK(same);
+        CHECK(same_threads);
+        fn_image bad[2] = { imgs[0], { 0, 0, NULL } };
+        fn_face *bf[2]; int bn[2]; fn_status bst[2];
+        CHECK(fn_detect_batch(det, bad, 2, NULL, bf, bn, bst) == FN_ERR_ARG);
+        CHECK(bst[0] == FN_OK && bst[1] == FN_ERR_ARG);
+        free(bf[0]);
+        for (int i = 0; i < loaded; i++) fn_image_free(&imgs[i]);
+    }
     fn_json_free(ref);
     fn_detector_close(det);
     fn_detector_close(det_npy);

@@ -410,3 +410,29 @@ fn_status fn_detect(fn_detector *d, const fn_image *img, const fn_detect_params 
     free(l.b);
     return FN_OK;
 }
+
+fn_status fn_detect_batch(fn_detector *d, const fn_image *imgs, int n,
+                          const fn_detect_params *params, fn_face **faces, int *n_faces,
+                          fn_status *status) {
+    if (n < 0 || (n > 0 && (!imgs || !faces || !n_faces)))
+        return fn_fail(FN_ERR_ARG, "fn_detect_batch: bad arguments");
+    fn_status first = FN_OK;
+    int first_index = -1;
+    char first_msg[512] = "";
+    /* one image per thread; fn_detect's own parallel loops then run on that thread */
+    #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+    for (int i = 0; i < n; i++) {
+        fn_status s = fn_detect(d, &imgs[i], params, &faces[i], &n_faces[i]);
+        if (status) status[i] = s;
+        if (s != FN_OK) {
+            #pragma omp critical(mtcnn_batch_status)
+            if (first_index < 0 || i < first_index) {
+                first = s;
+                first_index = i;
+                snprintf(first_msg, sizeof first_msg, "%s", fn_last_error());
+            }
+        }
+    }
+    if (first != FN_OK) return fn_fail(first, "image %d: %s", first_index, first_msg);
+    return FN_OK;
+}
