@@ -123,9 +123,18 @@ void fn_detect_params_default(fn_detect_params *p);
 /* path: a folder holding det1-3.npy or pnet/rnet/onet.pt, or an mtcnn .safetensors. */
 fn_status fn_detector_open(const char *path, fn_detector **out);
 void fn_detector_close(fn_detector *d);
-/* *faces is malloc'd (free with free()); sorted by score, descending. params NULL = defaults */
+/* MTCNN as facenet-pytorch runs it (pyramid -> P-Net -> R-Net -> O-Net, boxes regressed,
+ * squared between stages; 5 landmarks). *faces is malloc'd (free with free()); sorted by
+ * score, descending. params NULL = defaults. Threaded with OpenMP inside; a detector is
+ * read-only here, so several threads may call fn_detect on the same one. */
 fn_status fn_detect(fn_detector *d, const fn_image *img, const fn_detect_params *params,
                     fn_face **faces, int *n_faces);
+/* fn_detect over n images at once, threads spread over the images (better for many small
+ * photos). faces[i] / n_faces[i] / status[i] per image (status may be NULL); returns the
+ * first failure, or FN_OK when every image was processed. */
+fn_status fn_detect_batch(fn_detector *d, const fn_image *imgs, int n,
+                          const fn_detect_params *params, fn_face **faces, int *n_faces,
+                          fn_status *status);
 /* facenet's align choice: largest box area, penalised by squared distance from the centre
  * (when center_penalty) — returns an index into faces, or -1 when n == 0. */
 int fn_face_pick_largest(const fn_face *faces, int n, int img_w, int img_h, int center_penalty);
