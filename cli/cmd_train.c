@@ -25,6 +25,7 @@ static void usage(FILE *f) {
         "  --depth A,B,C                 blocks of block35, block17, block8: 5,10,5\n"
         "  --width-multiplier F          channel width factor: 1.0\n"
         "  --keep-probability F          dropout before the bottleneck: 1.0\n"
+        "  --bn-decay F                  batch-norm moving-average decay: 0.995 (short runs: 0.9)\n"
         "  --pretrained-model M          start from M (.safetensors; its depth/width/dim are used)\n"
         "triplet loss:\n"
         "  --people-per-batch N          45\n"
@@ -130,6 +131,7 @@ int cmd_train(int argc, char **argv) {
             cli_opt_float(argc, argv, &i, "--keep-probability", &o.net.keep_prob, &err) ||
             cli_opt_float(argc, argv, &i, "--moving-average-decay", &o.moving_average_decay, &err) ||
             cli_opt_float(argc, argv, &i, "--width-multiplier", &o.net.width, &err) ||
+            cli_opt_float(argc, argv, &i, "--bn-decay", &o.net.bn_decay, &err) ||
             cli_opt_float(argc, argv, &i, "--center-loss-factor", &o.center_loss_factor, &err) ||
             cli_opt_float(argc, argv, &i, "--center-loss-alfa", &o.center_loss_alfa, &err) ||
             cli_opt_float(argc, argv, &i, "--validation-set-split-ratio", &o.validation_set_split_ratio, &err)) {

@@ -237,7 +237,7 @@ fn_status fn_trainnet_create(const fn_trainnet_config *cfg, fn_trainnet **out) {
     if (cfg->image_size < 16 || cfg->image_size > 4096 || cfg->dim < 1 || cfg->dim > 65536 ||
         !(cfg->width > 0 && cfg->width <= 4) || cfg->depth[0] < 0 || cfg->depth[1] < 0 ||
         cfg->depth[2] < 0 || cfg->depth[0] > 64 || cfg->depth[1] > 64 || cfg->depth[2] > 64 ||
-        !(cfg->keep_prob > 0 && cfg->keep_prob <= 1))
+        !(cfg->keep_prob > 0 && cfg->keep_prob <= 1) || !(cfg->bn_decay >= 0 && cfg->bn_decay < 1))
         return fn_fail(FN_ERR_ARG, "train network: invalid configuration (image %d, dim %d, width %g, keep %g)",
                        cfg->image_size, cfg->dim, cfg->width, cfg->keep_prob);
     fn_trainnet *net = calloc(1, sizeof *net);

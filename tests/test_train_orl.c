@@ -1,0 +1,236 @@
+/* test_train_orl.c — training end to end on real faces, kept to seconds.
+ * ORL (AT&T) people s1-s30 train, s31-s40 (never seen) are the held-out set: 10-fold
+ * verification on their 450 same-person pairs + 450 different-person pairs.
+ * Network: depth 1,1,1, width 0.25, 80x80, 32-d, BN decay 0.9 (the full network is too
+ * slow for a test).
+ * 1. triplet loss, 2 epochs x 8+ steps: the held-out accuracy after training must exceed the
+ *    random-init accuracy by 0.02, and the triplet loss of 30 fixed training triplets must
+ *    fall by 20% from the initial model's;
+ * 2. resume: 1 epoch, then --resume for the 2nd, must repeat run 1's step losses (1e-6);
+ * 3. fine-tuning from run 1's exported model: its accuracy before training equals run 1's
+ *    final accuracy (same averaged weights and BN statistics), and training continues;
+ * 4. softmax + center loss, 2 epochs: the loss falls;
+ * 5. a full-size export (depth 5,10,5, width 1) opens with fn_model_open and embeds like
+ *    the training network's inference forward (max-abs 1e-4). */
+#include "test_util.h"
+#include "train/train.h"
+#include "nets/inception_resnet_v1.h"
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAXSTEPS 256
+typedef struct { float loss[MAXSTEPS]; int n; float acc[16]; float mean_loss[16]; int ne; } record;
+
+static void on_step(void *ud, const fn_train_step_info *s) { record *r = ud; if (r->n < MAXSTEPS) r->loss[r->n++] = s->loss; }
+static void on_epoch(void *ud, const fn_train_epoch_info *e) {
+    record *r = ud;
+    if (r->ne < 16) { r->acc[r->ne] = e->val_accuracy; r->mean_loss[r->ne] = e->mean_loss; r->ne++; }
+    printf("    epoch %d: mean loss %.4f, held-out accuracy %.4f\n", e->epoch, e->mean_loss, e->val_accuracy);
+}
+
+static char dirs[3][512];
+
+static void make_split(void) {
+    snprintf(dirs[0], sizeof dirs[0], "%.400s/train_test_orl", FN_BUILD_DIR);
+    mkdir(dirs[0], 0777);
+    snprintf(dirs[1], sizeof dirs[1], "%.450s/train", dirs[0]);
+    snprintf(dirs[2], sizeof dirs[2], "%.450s/val", dirs[0]);
+    mkdir(dirs[1], 0777);
+    mkdir(dirs[2], 0777);
+    for (int i = 1; i <= 40; i++) {
+        char src[512], dst[600];
+        snprintf(src, sizeof src, "%s/data/orl/s%d", FN_SHARED_DIR, i);
+        snprintf(dst, sizeof dst, "%.500s/s%d", i <= 30 ? dirs[1] : dirs[2], i);
+        unlink(dst);
+        if (symlink(src, dst)) { perror(dst); exit(1); }
+    }
+}
+
+static void small_options(fn_train_options *o, fn_train_mode mode, const char *models) {
+    fn_train_options_default(o, mode);
+    o->data_dir = dirs[1];
+    o->val_dir = dirs[2];
+    o->models_dir = models;
+    o->net.depth[0] = o->net.depth[1] = o->net.depth[2] = 1;
+    o->net.width = 0.25f;
+    o->net.image_size = 80;
+    o->net.dim = 32;
+    /* the BN moving statistics must follow a 20-step run: 0.995 would leave them near init */
+    o->net.bn_decay = 0.9f;
+    o->people_per_batch = 6;
+    o->images_per_person = 5;
+    o->batch_size = 30;
+    o->epoch_size = 8;
+    o->max_epochs = 2;
+    o->learning_rate = 0.05f;
+    o->random_flip = 1;
+}
+
+static int run(fn_train_options *o, record *r) {
+    memset(r, 0, sizeof *r);
+    fn_train_callbacks cb = {on_step, on_epoch, NULL, r};
+    fn_status s = fn_train(o, &cb);
+    if (s) fprintf(stderr, "fn_train: %s: %s\n", fn_status_str(s), fn_last_error());
+    return s == FN_OK;
+}
+
+/* Triplet loss of a fixed set of training triplets (s_i/1, s_i/2, s_{i+1}/1 for the 30
+ * training people) under an exported model, inference mode: the loss training lowers,
+ * measured the same way before and after (the per-step loss is on freshly mined, hard
+ * triplets and need not fall). */
+static float fixed_triplet_loss(const char *model_path) {
+    fn_tensor_set ts;
+    if (fn_safetensors_load(model_path, &ts)) { fprintf(stderr, "%s\n", fn_last_error()); return NAN; }
+    fn_trainnet_config cfg;
+    fn_trainnet_config_default(&cfg);
+    fn_trainnet *net = NULL;
+    float loss = NAN;
+    if (!fn_trainnet_config_from_model(&ts, &cfg) && !fn_trainnet_create(&cfg, &net) && !fn_trainnet_import(net, &ts)) {
+        const int S = cfg.image_size, T = 30;
+        float *x = malloc(sizeof(float) * 3 * T * S * S * 3);
+        int ok = 1;
+        for (int t = 0; t < T && ok; t++)
+            for (int k = 0; k < 3 && ok; k++) {
+                char path[600];
+                snprintf(path, sizeof path, "%s/data/orl/s%d/%d.pgm", FN_SHARED_DIR, k == 2 ? t % 30 + 2 : t + 1, k == 1 ? 2 : 1);
+                fn_image img;
+                ok = fn_image_load(path, 1, &img) == FN_OK &&
+                     fn_train_prepare_image(&img, S, 0, 0, FN_STD_FIXED, NULL, x + (size_t)(3 * t + k) * S * S * 3) == FN_OK;
+                if (ok) fn_image_free(&img);
+            }
+        if (ok && !fn_trainnet_forward(net, x, 3 * T, 0, NULL))
+            loss = fn_triplet_loss(NULL, net->bufs[net->embedding].x, T, cfg.dim, 0.2f, 1.0f);
+        free(x);
+    }
+    fn_trainnet_free(net);
+    fn_tensor_set_free(&ts);
+    return loss;
+}
+
+static void test_export_loads(void) {
+    /* full-size network, random BN statistics / offsets so the check is not trivial */
+    fn_trainnet_config cfg;
+    fn_trainnet_config_default(&cfg);
+    cfg.image_size = 96;
+    fn_trainnet *net;
+    CHECK(fn_trainnet_create(&cfg, &net) == FN_OK);
+    if (!net) return;
+    fn_trainnet_init(net, 5);
+    fn_rng r = {77};
+    for (int p = 0; p < net->n_params; p++)
+        if (net->params[p].kind == TN_P_VEC)
+            for (size_t k = 0; k < net->params[p].numel; k++) net->w[net->params[p].offset + k] = 0.2f * (float)fn_rng_normal(&r);
+    for (int s = 0; s < net->n_stats; s++) {
+        int is_var = strstr(net->stats[s].name, "running_var") != NULL;
+        for (size_t k = 0; k < net->stats[s].numel; k++)
+            net->stat[net->stats[s].offset + k] = is_var ? 0.5f + fn_rng_uniform(&r) : 0.1f * (float)fn_rng_normal(&r);
+    }
+    fn_tensor_set ts;
+    fn_tensor_set_init(&ts);
+    char *meta = NULL, path[600];
+    CHECK(fn_trainnet_export(net, net->w, &ts, &meta) == FN_OK);
+    snprintf(path, sizeof path, "%.500s/full_export.safetensors", dirs[0]);
+    CHECK(fn_safetensors_save(path, &ts, meta) == FN_OK);
+    printf("full-size export: %d tensors, %zu weights\n", ts.n, net->n_weights);
+    fn_tensor_set_free(&ts);
+    free(meta);
+    fn_model *m = NULL;
+    fn_status s = fn_model_open(path, &m);
+    CHECK_MSG(s == FN_OK, "fn_model_open on the export: %s", fn_last_error());
+    if (s == FN_OK) {
+        const int S = 96;
+        float *x = malloc(sizeof(float) * 2 * S * S * 3), ref[2 * 128], got[2 * 128];
+        for (int i = 0; i < 2 * S * S * 3; i++) x[i] = 2 * fn_rng_uniform(&r) - 1;
+        CHECK(fn_trainnet_forward(net, x, 2, 0, NULL) == FN_OK);
+        memcpy(ref, net->bufs[net->embedding].x, sizeof ref);
+        CHECK(fn_irv1_forward((struct fn_model *)m, x, 2, S, got, NULL) == FN_OK);
+        CHECK_CLOSE("export -> fn_model_open embeddings", got, ref, 2 * 128, 1e-4);
+        fn_model_close(m);
+        free(x);
+    }
+    fn_trainnet_free(net);
+}
+
+int main(void) {
+    make_split();
+    char m1[600], m2[600], m3[600], m4[600];
+    snprintf(m1, sizeof m1, "%.500s/run1", dirs[0]);
+    snprintf(m2, sizeof m2, "%.500s/run2", dirs[0]);
+    snprintf(m3, sizeof m3, "%.500s/run3", dirs[0]);
+    snprintf(m4, sizeof m4, "%.500s/run4", dirs[0]);
+    double t0 = fn_now();
+    fn_train_options o;
+    record r1, r2, r3, r4;
+
+    printf("1. triplet loss on s1-s30, held-out s31-s40\n");
+    small_options(&o, FN_TRAIN_TRIPLET, m1);
+    o.max_epochs = 0; /* exports the initial model */
+    CHECK(run(&o, &r1));
+    char p[700];
+    snprintf(p, sizeof p, "%s/model.safetensors", m1);
+    float loss_init = fixed_triplet_loss(p);
+    o.max_epochs = 2;
+    CHECK(run(&o, &r1));
+    float loss_trained = fixed_triplet_loss(p);
+    printf("  triplet loss of 30 fixed training triplets: %.4f at init -> %.4f trained\n", loss_init, loss_trained);
+    CHECK_MSG(loss_trained < 0.8f * loss_init, "fixed-triplet loss did not fall by 20%%: %.4f -> %.4f", loss_init, loss_trained);
+    CHECK(r1.ne == 3);
+    if (r1.ne == 3) {
+        printf("  held-out accuracy %.4f -> %.4f (mean loss on mined triplets %.4f, %.4f)\n", r1.acc[0], r1.acc[2], r1.mean_loss[1], r1.mean_loss[2]);
+        CHECK_MSG(r1.acc[2] > r1.acc[0] + 0.02, "held-out accuracy did not rise: %.4f -> %.4f", r1.acc[0], r1.acc[2]);
+    }
+    struct stat st;
+    const char *outs[] = {"checkpoint.safetensors", "model.safetensors", "train_log.csv", "epochs.csv", "training.png"};
+    for (int i = 0; i < 5; i++) { snprintf(p, sizeof p, "%s/%s", m1, outs[i]); CHECK_MSG(stat(p, &st) == 0 && st.st_size > 0, "missing %s", p); }
+
+    printf("2. resume: 1 epoch, then --resume\n");
+    small_options(&o, FN_TRAIN_TRIPLET, m2);
+    o.max_epochs = 1;
+    record part;
+    CHECK(run(&o, &part));
+    o.max_epochs = 2;
+    o.resume = 1;
+    CHECK(run(&o, &r2));
+    int n = part.n + r2.n;
+    float both[2 * MAXSTEPS];
+    memcpy(both, part.loss, sizeof(float) * part.n);
+    memcpy(both + part.n, r2.loss, sizeof(float) * r2.n);
+    printf("  %d + %d steps vs %d uninterrupted\n", part.n, r2.n, r1.n);
+    CHECK(n == r1.n);
+    if (n == r1.n) CHECK_CLOSE("resumed step losses == uninterrupted", both, r1.loss, n, 1e-6);
+    if (r2.ne >= 1 && r1.ne == 3) CHECK_CLOSE("resumed final accuracy", &r2.acc[r2.ne - 1], &r1.acc[2], 1, 1e-6);
+
+    printf("3. fine-tuning from run 1's model\n");
+    small_options(&o, FN_TRAIN_TRIPLET, m3);
+    snprintf(p, sizeof p, "%s/model.safetensors", m1);
+    o.pretrained_model = p;
+    o.max_epochs = 1;
+    o.net.depth[0] = 5; o.net.width = 1; o.net.dim = 7; /* ignored: the model's own are used */
+    CHECK(run(&o, &r3));
+    if (r3.ne >= 1 && r1.ne == 3) CHECK_CLOSE("pretrained accuracy before training == run 1 final", &r3.acc[0], &r1.acc[2], 1, 1e-6);
+    CHECK(r3.n > 0);
+
+    printf("4. softmax + center loss on s1-s30\n");
+    small_options(&o, FN_TRAIN_SOFTMAX, m4);
+    o.batch_size = 30;
+    o.epoch_size = 6;
+    o.center_loss_factor = 0.01f;
+    o.val_dir = NULL;
+    CHECK(run(&o, &r4));
+    if (r4.ne == 2) {
+        printf("  mean loss %.4f -> %.4f\n", r4.mean_loss[0], r4.mean_loss[1]);
+        CHECK_MSG(r4.mean_loss[1] < r4.mean_loss[0], "softmax loss did not fall");
+    } else CHECK(r4.ne == 2);
+
+    printf("5. export of the full network loads in fn_model_open\n");
+    test_export_loads();
+
+    printf("bad input: missing data folder\n");
+    small_options(&o, FN_TRAIN_TRIPLET, m4);
+    o.data_dir = "/nonexistent/faces";
+    fn_status s = fn_train(&o, NULL);
+    printf("  -> %s: %s\n", fn_status_str(s), fn_last_error());
+    CHECK(s == FN_ERR_IO);
+    printf("total %.1f s\n", fn_now() - t0);
+    return tu_finish("test_train_orl");
+}
