@@ -27,11 +27,12 @@ typedef struct {
 /* Fills OH, OW, pad_top, pad_left from the padding mode. */
 void fn_conv_shape_init(fn_conv_shape *s, int N, int H, int W, int Cin, int Cout,
                         int kh, int kw, int sh, int sw, fn_padding pad);
-/* Floats of workspace the forward needs (im2col buffer; 0 for 1x1/stride-1 convs). */
+/* Floats of workspace the forward needs (im2col buffer, or the Winograd tiles and weights;
+ * 0 for 1x1/stride-1 convs). */
 size_t fn_conv2d_workspace(const fn_conv_shape *s);
 
-/* out (N,OH,OW,[ld_out]) = act(conv(in (N,H,W,[ld_in]), w (kh,kw,Cin,Cout)) + bias (Cout) [+ out if accumulate])
- * bias may be NULL. */
+/* out (N,OH,OW,[ld_out]) = act(conv(in (N,H,W,[ld_in]), w (kh,kw,Cin,Cout)) + bias (Cout))
+ * bias may be NULL. in and out must not overlap. */
 void fn_conv2d_forward(float *out, int ld_out, const float *in, int ld_in, const float *w,
                        const float *bias, const fn_conv_shape *s, fn_act act, float *workspace);
 
