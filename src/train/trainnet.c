@@ -53,7 +53,7 @@ static int add_tensor(builder *b, fn_tparam **arr, int *count, int *cap, size_t 
     if (b->failed || !grow((void **)arr, cap, *count, sizeof(fn_tparam))) { b->failed = 1; return -1; }
     fn_tparam *p = &(*arr)[*count];
     memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s", name);
+    if (snprintf(p->name, sizeof p->name, "%s", name) >= (int)sizeof p->name) { b->failed = 1; return -1; }
     p->ndim = ndim; p->kind = kind; p->decay = decay;
     p->numel = 1;
     for (int i = 0; i < ndim; i++) { p->shape[i] = shape[i]; p->numel *= (size_t)shape[i]; }
@@ -91,7 +91,7 @@ static int conv(builder *b, const char *name, int in, int cout, int kh, int kw, 
     fn_conv_shape_init(&cs, 1, src.h, src.w, src.c, cout, kh, kw, stride, stride, pad);
     if (cs.OH <= 0 || cs.OW <= 0) { b->failed = 2; return 0; }
     int out = new_buf(b, cs.OH, cs.OW, cout);
-    char pname[96];
+    char pname[128];
     snprintf(pname, sizeof pname, "%s.weight", name);
     int64_t wshape[4] = {kh, kw, src.c, cout};
     int pw = add_param(b, pname, TN_P_CONV_W, 4, wshape, 1), pb = -1;
@@ -112,7 +112,7 @@ static int batchnorm(builder *b, const char *name, int in, fn_act act) {
     if (b->failed) return 0;
     fn_tbuf src = n->bufs[in];
     int out = new_buf(b, src.h, src.w, src.c);
-    char pname[96];
+    char pname[128];
     int64_t shape[1] = {src.c};
     snprintf(pname, sizeof pname, "%s.bias", name);
     int pb = add_param(b, pname, TN_P_VEC, 1, shape, 0);

@@ -25,7 +25,7 @@ typedef struct {
 void fn_trainnet_config_default(fn_trainnet_config *c);
 
 typedef struct {
-    char name[80];
+    char name[128];
     int ndim;
     int64_t shape[4];   /* internal layout: conv HWIO, dense (in,out), vectors (C) */
     size_t offset, numel;
