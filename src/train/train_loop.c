@@ -393,7 +393,8 @@ static float learning_rate(trainer *t, int *stop) {
     float base = o->learning_rate;
     *stop = 0;
     if (o->learning_rate <= 0 && o->learning_rate_schedule) {
-        if (fn_lr_from_file(o->learning_rate_schedule, t->epoch, &base)) { *stop = 2; return 0; }
+        /* facenet counts epochs from 0 (global_step // epoch_size) */
+        if (fn_lr_from_file(o->learning_rate_schedule, t->epoch - 1, &base)) { *stop = 2; return 0; }
         if (base < 0) { *stop = 1; return 0; }
     }
     return fn_lr_exponential(base, t->global_step, (int64_t)o->learning_rate_decay_epochs * o->epoch_size,
