@@ -1,6 +1,7 @@
 /* test_ops.c — the forward ops of src/ops against hand-computed values and a naive
  * double-precision direct convolution written here (independent of im2col + GEMM).
- * Tolerances: float GEMM vs double reference max-abs 1e-4 (values O(1), K <= 1728);
+ * Tolerances: float GEMM vs double reference max-abs 1e-4 (values O(1), K <= 288; Winograd
+ * F(4x4,3x3) measures ~3e-5 here, F(2x2,3x3) and im2col ~1e-6);
  * hand-computed small cases exact or 1e-6. */
 #include "test_util.h"
 #include "ops/ops.h"
@@ -133,7 +134,10 @@ static void test_conv_cases(void) {
     check_conv("Winograd 3x3 SAME 9x9 16->24 bias ReLU", 3, 9, 9, 16, 24, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0, 1);
     check_conv("Winograd 3x3 VALID 12x11 20->32", 3, 12, 11, 20, 32, 3, 3, 1, FN_PAD_VALID, 1, FN_ACT_NONE, 1, 0, 0);
     check_conv("Winograd 3x3 SAME 8x8 32->16 residual 0.17", 4, 8, 8, 32, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 0.17f, 1, 1);
-    check_conv("Winograd 3x3 SAME 41x39 16->16 (chunks)", 2, 41, 39, 16, 16, 3, 3, 1, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0, 0);
+    check_conv("Winograd F4 3x3 SAME 41x39 16->16", 2, 41, 39, 16, 16, 3, 3, 1, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0, 0);
+    /* maps of >= 24 px take F(4x4,3x3): partial tiles, two tile chunks, residual epilogue */
+    check_conv("Winograd F4 3x3 VALID 66x62 16->24 (chunks)", 4, 66, 62, 16, 24, 3, 3, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("Winograd F4 3x3 SAME 27x25 32->16 residual", 1, 27, 25, 32, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 0.5f, 1, 1);
     check_conv("3x3 VALID 160->79-like stem 15x15 3->8", 1, 15, 15, 3, 8, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
 }
 

@@ -68,10 +68,21 @@ static int use_winograd(const fn_conv_shape *s) {
            s->OH >= 2 && s->OW >= 2 && wino_tiles(s) >= WINO_MIN_TILES;
 }
 
+/* Large maps use F(4x4, 3x3) (36 products per 16 outputs; more rounding, still ~1e-6
+ * relative here); small ones F(2x2, 3x3), whose 2x2 tiles waste less at the edges. */
+#define WINO4_MIN_SIDE 24
+static int use_f4(const fn_conv_shape *s) { return s->OH >= WINO4_MIN_SIDE && s->OW >= WINO4_MIN_SIDE; }
+
+static long wino4_tiles(const fn_conv_shape *s) {
+    return (long)s->N * ((s->OH + 3) / 4) * ((s->OW + 3) / 4);
+}
+
 static size_t wino_workspace(const fn_conv_shape *s) {
-    long t = wino_tiles(s);
-    size_t tc = (size_t)(t < WINO_CHUNK ? t : WINO_CHUNK);
-    return 16 * ((size_t)s->Cin * s->Cout + tc * ((size_t)s->Cin + s->Cout));
+    int f4 = use_f4(s);
+    long t = f4 ? wino4_tiles(s) : wino_tiles(s);
+    size_t tc = (size_t)(t < WINO_CHUNK ? t : WINO_CHUNK), planes = f4 ? 36 : 16;
+    size_t scratch = f4 ? 40 * ((size_t)s->Cin + s->Cout) : 0; /* one tile's stages */
+    return planes * ((size_t)s->Cin * s->Cout + tc * ((size_t)s->Cin + s->Cout)) + scratch;
 }
 
 size_t fn_conv2d_workspace(const fn_conv_shape *s) {
@@ -203,6 +214,150 @@ static void conv_winograd(float *out, int ld_out, const float *in, int ld_in, co
     }
 }
 
+/* ---- F(4x4, 3x3): V = B^T d B (6x6), U = G g G^T, Y = A^T M A (4x4), Lavin & Gray's
+ * matrices with interpolation points 0, +-1, +-2, inf. */
+static inline void f4_g(const float g[3], float r[6]) {
+    r[0] = g[0] * 0.25f;
+    r[1] = -(g[0] + g[1] + g[2]) * (1.0f / 6);
+    r[2] = -(g[0] - g[1] + g[2]) * (1.0f / 6);
+    r[3] = g[0] * (1.0f / 24) + g[1] * (1.0f / 12) + g[2] * (1.0f / 6);
+    r[4] = g[0] * (1.0f / 24) - g[1] * (1.0f / 12) + g[2] * (1.0f / 6);
+    r[5] = g[2];
+}
+/* U (36, Cin, Cout) from HWIO w (3, 3, Cin, Cout) */
+static void wino4_weights(float *U, const float *w, int Cin, int Cout) {
+    const size_t plane = (size_t)Cin * Cout;
+    for (int ci = 0; ci < Cin; ci++)
+        for (int co = 0; co < Cout; co++) {
+            float k[3][3], t[6][3], col[3], r[6];
+            for (int y = 0; y < 3; y++)
+                for (int x = 0; x < 3; x++) k[y][x] = w[(y * 3 + x) * plane + (size_t)ci * Cout + co];
+            for (int x = 0; x < 3; x++) {
+                for (int y = 0; y < 3; y++) col[y] = k[y][x];
+                f4_g(col, r);
+                for (int i = 0; i < 6; i++) t[i][x] = r[i];
+            }
+            for (int i = 0; i < 6; i++) {
+                f4_g(t[i], r);
+                for (int j = 0; j < 6; j++) U[(i * 6 + j) * plane + (size_t)ci * Cout + co] = r[j];
+            }
+        }
+}
+
+/* r_y = (B^T d)_y for six channel vectors d0..d5 (one column or row of a 6x6 tile) */
+static void f4_bt_vec(float *restrict r0, float *restrict r1, float *restrict r2, float *restrict r3,
+                      float *restrict r4, float *restrict r5, const float *d0, const float *d1,
+                      const float *d2, const float *d3, const float *d4, const float *d5, int C) {
+    for (int c = 0; c < C; c++) {
+        float a0 = d0[c], a1 = d1[c], a2 = d2[c], a3 = d3[c], a4 = d4[c], a5 = d5[c];
+        r0[c] = 4 * a0 - 5 * a2 + a4;
+        r1[c] = -4 * a1 - 4 * a2 + a3 + a4;
+        r2[c] = 4 * a1 - 4 * a2 - a3 + a4;
+        r3[c] = -2 * a1 - a2 + 2 * a3 + a4;
+        r4[c] = 2 * a1 - a2 - 2 * a3 + a4;
+        r5[c] = 4 * a1 - 5 * a3 + a5;
+    }
+}
+
+/* y_a = (A^T m)_a for six channel vectors */
+static void f4_at_vec(float *restrict y0, float *restrict y1, float *restrict y2, float *restrict y3,
+                      const float *m0, const float *m1, const float *m2, const float *m3,
+                      const float *m4, const float *m5, int C) {
+    for (int c = 0; c < C; c++) {
+        float a0 = m0[c], a1 = m1[c], a2 = m2[c], a3 = m3[c], a4 = m4[c], a5 = m5[c];
+        y0[c] = a0 + a1 + a2 + a3 + a4;
+        y1[c] = a1 - a2 + 2 * (a3 - a4);
+        y2[c] = a1 + a2 + 4 * (a3 + a4);
+        y3[c] = a1 - a2 + 8 * (a3 - a4) + a5;
+    }
+}
+
+/* V (36, nt, Cin) for tiles t0 .. t0+nt; scratch: 36 * Cin floats */
+static void wino4_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt,
+                        float *scratch) {
+    const int tw = (s->OW + 3) / 4, th = (s->OH + 3) / 4, C = s->Cin;
+    const size_t plane = (size_t)nt * C;
+    for (int j = 0; j < nt; j++) {
+        long t = t0 + j;
+        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
+        int y0 = (rem / tw) * 4 - s->pad_top, x0 = (rem % tw) * 4 - s->pad_left;
+        const float *d[36];
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 6; x++) {
+                int iy = y0 + y, ix = x0 + x;
+                d[y * 6 + x] = (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) ? wino_zeros
+                             : in + (((long)n * s->H + iy) * s->W + ix) * ld;
+            }
+        float *r = scratch; /* r[(y*6+x)*C] = (B^T d)[y][x] */
+        for (int x = 0; x < 6; x++)
+            f4_bt_vec(r + (0 * 6 + x) * C, r + (1 * 6 + x) * C, r + (2 * 6 + x) * C, r + (3 * 6 + x) * C,
+                      r + (4 * 6 + x) * C, r + (5 * 6 + x) * C, d[0 * 6 + x], d[1 * 6 + x], d[2 * 6 + x],
+                      d[3 * 6 + x], d[4 * 6 + x], d[5 * 6 + x], C);
+        float *v = V + (size_t)j * C;
+        for (int y = 0; y < 6; y++) {
+            const float *ry = r + (size_t)y * 6 * C;
+            f4_bt_vec(v + (y * 6 + 0) * plane, v + (y * 6 + 1) * plane, v + (y * 6 + 2) * plane,
+                      v + (y * 6 + 3) * plane, v + (y * 6 + 4) * plane, v + (y * 6 + 5) * plane,
+                      ry, ry + C, ry + 2 * C, ry + 3 * C, ry + 4 * C, ry + 5 * C, C);
+        }
+    }
+}
+
+/* out tiles t0 .. t0+nt = act(beta * out + alpha * (A^T M A + bias)) from M (36, nt, Cout);
+ * scratch: 40 * Cout floats */
+static void wino4_output(float *out, int ld, const float *M, const fn_conv_shape *s, long t0, int nt,
+                         const float *bias, float alpha, float beta, fn_act act, float *scratch) {
+    const int tw = (s->OW + 3) / 4, th = (s->OH + 3) / 4, C = s->Cout;
+    const size_t plane = (size_t)nt * C;
+    float *q = scratch, *y = scratch + 24 * (size_t)C; /* q[(a*6+x)*C], y[(a*4+b)*C] */
+    for (int j = 0; j < nt; j++) {
+        long t = t0 + j;
+        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
+        int oy0 = (rem / tw) * 4, ox0 = (rem % tw) * 4;
+        const float *m = M + (size_t)j * C;
+        for (int x = 0; x < 6; x++)
+            f4_at_vec(q + (0 * 6 + x) * C, q + (1 * 6 + x) * C, q + (2 * 6 + x) * C, q + (3 * 6 + x) * C,
+                      m + (0 * 6 + x) * plane, m + (1 * 6 + x) * plane, m + (2 * 6 + x) * plane,
+                      m + (3 * 6 + x) * plane, m + (4 * 6 + x) * plane, m + (5 * 6 + x) * plane, C);
+        for (int a = 0; a < 4; a++) {
+            const float *qa = q + (size_t)a * 6 * C;
+            f4_at_vec(y + (a * 4 + 0) * C, y + (a * 4 + 1) * C, y + (a * 4 + 2) * C, y + (a * 4 + 3) * C,
+                      qa, qa + C, qa + 2 * C, qa + 3 * C, qa + 4 * C, qa + 5 * C, C);
+        }
+        for (int k = 0; k < 16; k++) {
+            int oy = oy0 + k / 4, ox = ox0 + k % 4;
+            if (oy >= s->OH || ox >= s->OW) continue;
+            float *restrict o = out + (((long)n * s->OH + oy) * s->OW + ox) * ld;
+            const float *yk = y + (size_t)k * C;
+            for (int c = 0; c < C; c++) {
+                float v = alpha * (yk[c] + (bias ? bias[c] : 0.0f));
+                if (beta != 0.0f) v += beta * o[c];
+                o[c] = act == FN_ACT_RELU && v < 0 ? 0.0f : v;
+            }
+        }
+    }
+}
+
+static void conv_winograd4(float *out, int ld_out, const float *in, int ld_in, const float *w,
+                           const float *bias, const fn_conv_shape *s, float alpha, float beta,
+                           fn_act act, float *ws) {
+    const int Cin = s->Cin, Cout = s->Cout;
+    const long T = wino4_tiles(s);
+    const int tc = (int)(T < WINO_CHUNK ? T : WINO_CHUNK);
+    float *U = ws, *V = U + 36 * (size_t)Cin * Cout, *M = V + 36 * (size_t)tc * Cin;
+    float *scratch = M + 36 * (size_t)tc * Cout;
+    wino4_weights(U, w, Cin, Cout); /* per call: only large maps come here, the cost is small */
+    for (long t0 = 0; t0 < T; t0 += tc) {
+        int nt = (int)(T - t0 < tc ? T - t0 : tc);
+        wino4_input(V, in, ld_in, s, t0, nt, scratch);
+        for (int k = 0; k < 36; k++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, Cout, Cin, 1.0f,
+                        V + (size_t)k * nt * Cin, Cin, U + (size_t)k * Cin * Cout, Cout, 0.0f,
+                        M + (size_t)k * nt * Cout, Cout);
+        wino4_output(out, ld_out, M, s, t0, nt, bias, alpha, beta, act, scratch);
+    }
+}
+
 /* col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,[ld]) */
 static void im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img) {
     const int K = s->kh * s->kw * s->Cin;
@@ -240,7 +395,8 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
     const long pix = (long)s->OH * s->OW;
     if (s->N <= 0 || pix <= 0 || s->Cout <= 0) return;
     if (use_winograd(s)) {
-        conv_winograd(out, ld_out, in, ld_in, w, w_winograd, bias, s, alpha, beta, act, workspace);
+        if (use_f4(s)) conv_winograd4(out, ld_out, in, ld_in, w, bias, s, alpha, beta, act, workspace);
+        else conv_winograd(out, ld_out, in, ld_in, w, w_winograd, bias, s, alpha, beta, act, workspace);
         return;
     }
     if (is_pointwise(s)) {
