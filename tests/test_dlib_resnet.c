@@ -1,7 +1,8 @@
 /* test_dlib_resnet.c — the dlib ResNet against face-api itself (the peer): the raw 128-d
  * descriptors of 4 committed 150×150 chips must match face-api's computeFaceDescriptor
  * (tools/faceapi_reference/descriptors.js, TF.js wasm backend) to max-abs 1e-4; and the
- * model as fn_model (L2-normalised embed, batching, arch/dim/crop facts). */
+ * model as fn_model: the embedding is the L2-normalised sum of face-api's descriptors of the
+ * chip and of its mirror image (1e-4), batching, arch/dim/crop facts. */
 #include "test_util.h"
 #include "core.h"
 #include "json.h"
@@ -29,10 +30,11 @@ int main(void) {
     CHECK(fn_json_parse((const char *)text, len, &root) == FN_OK);
     free(text);
     const fn_json *descs = root ? fn_json_get(root, "descriptors") : NULL;
-    CHECK(descs && descs->type == FN_JSON_OBJECT);
+    const fn_json *mdescs = root ? fn_json_get(root, "mirrored") : NULL;
+    CHECK(descs && descs->type == FN_JSON_OBJECT && mdescs && mdescs->type == FN_JSON_OBJECT);
 
     fn_image chips[N_CHIPS];
-    float ref[N_CHIPS][128], raw[N_CHIPS][128], emb[N_CHIPS][128], one[128];
+    float ref[N_CHIPS][128], mref[N_CHIPS][128], raw[N_CHIPS][128], emb[N_CHIPS][128], one[128];
     for (int i = 0; i < N_CHIPS; i++) {
         char name[64], path[512];
         snprintf(name, sizeof name, "chip_%d.png", i);
@@ -41,6 +43,9 @@ int main(void) {
         const fn_json *d = descs ? fn_json_get(descs, name) : NULL;
         CHECK_MSG(d && d->type == FN_JSON_ARRAY && d->n == 128, "%s: no 128-d reference descriptor", name);
         for (int k = 0; k < 128; k++) ref[i][k] = d && d->n == 128 ? (float)d->items[k].number : 0;
+        const fn_json *md = mdescs ? fn_json_get(mdescs, name) : NULL;
+        CHECK_MSG(md && md->type == FN_JSON_ARRAY && md->n == 128, "%s: no mirrored reference descriptor", name);
+        for (int k = 0; k < 128; k++) mref[i][k] = md && md->n == 128 ? (float)md->items[k].number : 0;
     }
     fn_json_free(root);
 
@@ -58,15 +63,29 @@ int main(void) {
     CHECK(fn_dlib_resnet_forward(m, &chips[2], 1, one) == FN_OK);
     CHECK_CLOSE("chip_2 alone vs in a batch", one, raw[2], 128, 1e-6);
 
-    /* embed = L2-normalised raw descriptor */
+    /* embed = L2-normalised sum of the descriptors of the chip and of its mirror image */
     CHECK(fn_model_embed(m, chips, N_CHIPS, &emb[0][0]) == FN_OK);
     for (int i = 0; i < N_CHIPS; i++) {
         double n2 = 0, r2 = 0;
-        for (int k = 0; k < 128; k++) { n2 += (double)emb[i][k] * emb[i][k]; r2 += (double)ref[i][k] * ref[i][k]; }
         float refn[128];
-        for (int k = 0; k < 128; k++) refn[k] = (float)(ref[i][k] / sqrt(r2));
+        for (int k = 0; k < 128; k++) {
+            refn[k] = ref[i][k] + mref[i][k];
+            n2 += (double)emb[i][k] * emb[i][k];
+            r2 += (double)refn[k] * refn[k];
+        }
+        for (int k = 0; k < 128; k++) refn[k] = (float)(refn[k] / sqrt(r2));
         CHECK_MSG(fabs(n2 - 1) < 1e-5, "embedding %d has squared norm %g", i, n2);
-        CHECK_CLOSE("normalised embedding vs face-api", emb[i], refn, 128, 1e-4);
+        CHECK_CLOSE("embedding vs face-api (chip + mirror)", emb[i], refn, 128, 1e-4);
+    }
+    /* the mirror of a chip embeds the same (the sum is symmetric) */
+    {
+        fn_image mir;
+        CHECK(fn_image_alloc(150, 150, &mir) == FN_OK);
+        for (int y = 0; y < 150; y++)
+            for (int x = 0; x < 150; x++) memcpy(mir.rgb + (y * 150 + x) * 3, chips[3].rgb + (y * 150 + 149 - x) * 3, 3);
+        CHECK(fn_model_embed(m, &mir, 1, one) == FN_OK);
+        CHECK_CLOSE("embedding of the mirrored chip", one, emb[3], 128, 1e-6);
+        fn_image_free(&mir);
     }
     /* chips 0 and 1 are Anthony Hopkins; 2 and 3 are other people */
     float same = fn_distance_sq(emb[0], emb[1], 128);
