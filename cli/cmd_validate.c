@@ -511,7 +511,7 @@ int cmd_validate(int argc, char **argv) {
         json_num("eer", res.eer, 0);
         json_num("threshold", res.threshold, 0);
         json_num("seconds", seconds, 0);
-        printf(",\"images\":%d,\"no_face\":%d,\"cached\":%s,\"folds\":%d,\"distance\":\"%s\",\"model\":", n_uniq,
+        printf(",\"images\":%d,\"from_cache\":%d,\"no_face\":%d,\"cached\":%s,\"folds\":%d,\"distance\":\"%s\",\"model\":", n_uniq, n_have,
                n_no_face, from_cache ? "true" : "false", folds, params.metric == FN_METRIC_COSINE ? "cosine" : "euclidean");
         fn_json_write_string(stdout, model_path);
         printf(",\"model_id\":\"%s\"", model_id);
@@ -522,8 +522,8 @@ int cmd_validate(int argc, char **argv) {
         printf("Validation rate: %2.5f+-%2.5f @ FAR=%2.5f\n", res.val, res.val_std, res.far);
         printf("Area Under Curve (AUC): %1.3f\n", res.auc);
         printf("Equal Error Rate (EER): %1.3f\n", res.eer);
-        printf("Pairs: %d (%d skipped), images: %d (%s), no face detected: %d\n", pairs.n_pairs, pairs.n_skipped,
-               n_uniq, from_cache ? "embeddings from cache" : "embedded", n_no_face);
+        printf("Pairs: %d (%d skipped), images: %d (%d embedded, %d from cache), no face detected: %d\n",
+               pairs.n_pairs, pairs.n_skipped, n_uniq, n_uniq - n_have, n_have, n_no_face);
         printf("Threshold (mean of folds): %.2f, metrics %.2f s, total %.1f s\n", res.threshold, t_eval, seconds);
         if (roc_path) printf("ROC curve: %s\n", roc_path);
     }
