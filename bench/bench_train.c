@@ -32,6 +32,7 @@ int main(int argc, char **argv) {
         else { fprintf(stderr, "usage: bench_train [--batch N] [--steps N] [--size N] [--depth A,B,C] [--width F] [--no-torch]\n"); return 2; }
     }
     batch -= batch % 3;
+    if (batch < 3 || steps < 1) { fprintf(stderr, "bench_train: batch >= 3 and steps >= 1\n"); return 2; }
     fn_trainnet *net;
     if (fn_trainnet_create(&cfg, &net)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
     fn_trainnet_init(net, 1);

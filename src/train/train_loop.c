@@ -13,7 +13,7 @@ void fn_train_options_default(fn_train_options *o, fn_train_mode mode) {
     memset(o, 0, sizeof *o);
     o->mode = mode;
     fn_trainnet_config_default(&o->net);
-    o->net.dim = mode == FN_TRAIN_TRIPLET ? 128 : 128;
+    o->net.dim = 128; /* --embedding_size of both scripts */
     o->people_per_batch = 45;
     o->images_per_person = 40;
     o->alpha = 0.2f;
