@@ -84,7 +84,7 @@ static int list_dir(const char *dir, int want_dirs, strlist *out) {
             if (!strlist_add(out, e->d_name)) { closedir(d); return 0; }
     }
     closedir(d);
-    qsort(out->v, (size_t)out->n, sizeof(char *), cmp_str);
+    if (out->n > 1) qsort(out->v, (size_t)out->n, sizeof(char *), cmp_str);
     return 1;
 }
 
@@ -258,7 +258,7 @@ int cmd_align(int argc, char **argv) {
                 if (line[0] && !strchr(line, ' ')) strlist_add(&failed_before, line);
             }
             fclose(f);
-            qsort(failed_before.v, (size_t)failed_before.n, sizeof(char *), cmp_str);
+            if (failed_before.n > 1) qsort(failed_before.v, (size_t)failed_before.n, sizeof(char *), cmp_str);
         }
     }
     c.bb_fd = open(bb_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -314,8 +314,8 @@ int cmd_align(int argc, char **argv) {
             char plain_png[8300];
             snprintf(plain_png, sizeof plain_png, "%s.png", base);
             const char *key = plain_png; /* facenet records failures by the plain output name */
-            if (is_file(done_png) ||
-                bsearch(&key, failed_before.v, (size_t)failed_before.n, sizeof(char *), cmp_str)) {
+            if (is_file(done_png) || (failed_before.n > 0 &&
+                bsearch(&key, failed_before.v, (size_t)failed_before.n, sizeof(char *), cmp_str))) {
                 n_skipped++;
                 fn_progress_step(&prog, 1);
                 continue;

@@ -257,7 +257,7 @@ static fn_status pnet_stage(const fn_detector *d, const fn_image *img, const uin
             it->cost = (long)it->rows * OW;
         }
     }
-    if (s == FN_OK) {
+    if (s == FN_OK && n_items > 0) {
         qsort(items, (size_t)n_items, sizeof *items, by_cost_desc); /* big ones first */
         #pragma omp parallel for schedule(dynamic, 1) if (n_items > 1)
         for (int i = 0; i < n_items; i++) pnet_run_item(d, img, sat, scales, thresh, &items[i]);
@@ -271,12 +271,13 @@ static fn_status pnet_stage(const fn_detector *d, const fn_image *img, const uin
         box_list level = { 0 };
         s = box_list_reserve(&level, total);
         for (int k = i; k < j && s == FN_OK; k++) {
+            if (items[k].found.n == 0) continue;
             memcpy(level.b + level.n, items[k].found.b, sizeof(mtcnn_box) * (size_t)items[k].found.n);
             level.n += items[k].found.n;
         }
         int kept = s == FN_OK ? mtcnn_nms(level.b, level.n, 0.5f, MTCNN_NMS_UNION) : 0;
         if (kept < 0) s = FN_ERR_NOMEM;
-        if (s == FN_OK && (s = box_list_reserve(out, kept)) == FN_OK) {
+        if (s == FN_OK && kept > 0 && (s = box_list_reserve(out, kept)) == FN_OK) {
             memcpy(out->b + out->n, level.b, sizeof(mtcnn_box) * (size_t)kept);
             out->n += kept;
         }
