@@ -168,7 +168,7 @@ static int classify_train(int argc, char **argv) {
                 int j = (int)(fn_rng_next(&rng) % (uint64_t)(i + 1));
                 char *t = dc->paths[i]; dc->paths[i] = dc->paths[j]; dc->paths[j] = t;
             }
-        int label = n_classes, got = 0;
+        int label = n_classes, got = 0, test_before = test.n;
         for (int i = 0; i < dc->n_paths; i++, fn_progress_step(&prog, 1)) {
             int found = 0;
             s = fn_embed_face_file(det, m, dc->paths[i], aligned, v, NULL, &found);
@@ -178,8 +178,11 @@ static int classify_train(int argc, char **argv) {
             if (!emb_set_push(to_test ? &test : &train, dim, v, label, dc->paths[i])) { fn_progress_end(&prog); cli_error(cmd, "out of memory"); goto done; }
             got += !to_test;
         }
-        if (got == 0) { fprintf(stderr, "facenet %s: class '%s' has no usable photo, left out\n", cmd, dc->name); continue; }
-        /* drop test rows of a class that ends up without training rows: labels stay dense */
+        if (got == 0) { /* its held-out rows go too: labels stay dense */
+            fprintf(stderr, "facenet %s: class '%s' has no usable photo, left out\n", cmd, dc->name);
+            test.n = test_before;
+            continue;
+        }
         char *name = strdup(dc->name);
         if (!name) { fn_progress_end(&prog); cli_error(cmd, "out of memory"); goto done; }
         for (char *q = name; *q; q++) if (*q == '_') *q = ' '; /* classifier.py: cls.name.replace('_', ' ') */

@@ -210,7 +210,7 @@ int cmd_cluster(int argc, char **argv) {
     int k = 0;
     if (cw) {
         s = fn_chinese_whispers(dist, n, threshold, iterations, (uint64_t)seed, labels, &k);
-        if (s == FN_OK) k = fn_clusters_drop_small(labels, n, min_size);
+        if (s == FN_OK && (k = fn_clusters_drop_small(labels, n, min_size)) < 0) s = fn_fail(FN_ERR_NOMEM, "out of memory");
     } else {
         s = fn_dbscan(dist, n, threshold, min_size, labels, &k);
     }

@@ -291,7 +291,7 @@ fn_status fn_chinese_whispers(const float *dist, int n, float threshold, int ite
                               uint64_t seed, int *labels, int *n_clusters);
 
 /* Clusters with fewer than min_size members become noise (-1); the others are renumbered
- * 0.. keeping their order. Returns the number of clusters left. */
+ * 0.. keeping their order. Returns the number of clusters left (-1: out of memory). */
 int fn_clusters_drop_small(int *labels, int n, int min_size);
 
 /* A face classifier (src/classify): linear SVM with Platt probabilities through libsvm
