@@ -1,9 +1,12 @@
-/* mtcnn.c — P-Net, R-Net and O-Net forward passes over NHWC float tensors, built from the
- * conv2d (im2col + SGEMM), max-pool and PReLU ops. Layers follow facenet-pytorch's
- * models/mtcnn.py exactly: VALID convolutions, MaxPool2d(ceil_mode=True), softmax over the
- * two class channels. */
+/* mtcnn.c — P-Net, R-Net and O-Net forward passes over NHWC float tensors. Layers follow
+ * facenet-pytorch's models/mtcnn.py exactly: VALID convolutions, MaxPool2d(ceil_mode=True),
+ * softmax over the two class channels, dense layers reading the (W,H,C)-flattened map.
+ *
+ * The kernels are MTCNN's own rather than src/ops' im2col + SGEMM: with 10..128 channels
+ * the GEMM path spent most of its time copying (im2col, packing), while a direct
+ * convolution with bias + PReLU fused and the output channels in vector registers runs
+ * several times faster here (measured: bench/bench_detect.sh, docs/BENCHMARKS.md). */
 #include "mtcnn.h"
-#include "ops/ops.h"
 
 /* ------------------------------------------------------------------ weights */
 
@@ -328,7 +331,7 @@ void mtcnn_pnet_out_size(int H, int W, int *OH, int *OW) {
 /* Output rows per strip: bounds the activations on large photos (conv1's output, the
  * largest, is about 2 * rows * W * 16 floats); the 10-row halo costs a few percent. */
 static int pnet_strip_rows(int OW) {
-    long r = (2L << 20) / ((long)OW * 64);
+    long r = (4L << 20) / ((long)OW * 64);
     return r < 8 ? 8 : (int)r;
 }
 
