@@ -10,7 +10,7 @@
  * 3. fine-tuning from run 1's exported model: its accuracy before training equals run 1's
  *    final accuracy (same averaged weights and BN statistics), and training continues;
  * 4. softmax + center loss, 2 epochs: the loss falls;
- * 5. a full-size export (depth 5,10,5, width 1) opens with fn_model_open and embeds like
+ * 5. a full-size export (depth 5,10,5, width 1; 80x80 input) opens with fn_model_open and embeds like
  *    the training network's inference forward (max-abs 1e-4). */
 #include "test_util.h"
 #include "train/train.h"
@@ -111,7 +111,7 @@ static void test_export_loads(void) {
     /* full-size network, random BN statistics / offsets so the check is not trivial */
     fn_trainnet_config cfg;
     fn_trainnet_config_default(&cfg);
-    cfg.image_size = 96;
+    cfg.image_size = 80;
     fn_trainnet *net;
     CHECK(fn_trainnet_create(&cfg, &net) == FN_OK);
     if (!net) return;
@@ -138,7 +138,7 @@ static void test_export_loads(void) {
     fn_status s = fn_model_open(path, &m);
     CHECK_MSG(s == FN_OK, "fn_model_open on the export: %s", fn_last_error());
     if (s == FN_OK) {
-        const int S = 96;
+        const int S = 80;
         float *x = malloc(sizeof(float) * 2 * S * S * 3), ref[2 * 128], got[2 * 128];
         for (int i = 0; i < 2 * S * S * 3; i++) x[i] = 2 * fn_rng_uniform(&r) - 1;
         CHECK(fn_trainnet_forward(net, x, 2, 0, NULL) == FN_OK);
@@ -205,6 +205,7 @@ int main(void) {
     snprintf(p, sizeof p, "%s/model.safetensors", m1);
     o.pretrained_model = p;
     o.max_epochs = 1;
+    o.max_steps = 2; /* only: does it train on from there */
     o.net.depth[0] = 5; o.net.width = 1; o.net.dim = 7; /* ignored: the model's own are used */
     CHECK(run(&o, &r3));
     if (r3.ne >= 1 && r1.ne == 3) CHECK_CLOSE("pretrained accuracy before training == run 1 final", &r3.acc[0], &r1.acc[2], 1, 1e-6);
@@ -212,8 +213,8 @@ int main(void) {
 
     printf("4. softmax + center loss on s1-s30\n");
     small_options(&o, FN_TRAIN_SOFTMAX, m4);
-    o.batch_size = 30;
-    o.epoch_size = 6;
+    o.batch_size = 15;
+    o.epoch_size = 4;
     o.center_loss_factor = 0.01f;
     o.val_dir = NULL;
     CHECK(run(&o, &r4));
