@@ -8,6 +8,7 @@
 #include "core.h"
 #include "json.h"
 #include "detect/detect.h"
+#include "weights.h"
 #include <unistd.h>
 #include <sys/stat.h>
 #include <omp.h>
@@ -155,6 +156,36 @@ int main(void) {
     fn_detector *none = NULL;
     CHECK(fn_detector_open("/nonexistent/mtcnn", &none) != FN_OK && none == NULL);
     printf("  missing weights: %s\n", fn_last_error());
+    /* a folder whose pnet.pt is garbage: a clear error, no detector */
+    {
+        char dir[300], f[400];
+        snprintf(dir, sizeof dir, "%s/test_mtcnn_bad.%d", FN_BUILD_DIR, (int)getpid());
+        mkdir(dir, 0700);
+        static const char *names[3] = { "pnet.pt", "rnet.pt", "onet.pt" };
+        for (int i = 0; i < 3; i++) {
+            snprintf(f, sizeof f, "%s/%s", dir, names[i]);
+            FILE *fp = fopen(f, "wb");
+            if (fp) { fputs("PK\x03\x04 not really a torch file", fp); fclose(fp); }
+        }
+        CHECK(fn_detector_open(dir, &none) != FN_OK && none == NULL);
+        printf("  corrupt weights: %s\n", fn_last_error());
+        for (int i = 0; i < 3; i++) { snprintf(f, sizeof f, "%s/%s", dir, names[i]); unlink(f); }
+        rmdir(dir);
+    }
+    /* the canonical set written as one .safetensors (what `facenet convert` makes) loads too */
+    fn_detector *det_st = NULL;
+    {
+        char dir[300], st[400];
+        snprintf(dir, sizeof dir, "%s/models/mtcnn", FN_SHARED_DIR);
+        snprintf(st, sizeof st, "%s/test_mtcnn.%d.safetensors", FN_BUILD_DIR, (int)getpid());
+        fn_tensor_set ts;
+        fn_tensor_set_init(&ts);
+        CHECK(fn_mtcnn_weights_load(dir, &ts) == FN_OK);
+        CHECK(fn_safetensors_save(st, &ts, NULL) == FN_OK);
+        fn_tensor_set_free(&ts);
+        CHECK_MSG(fn_detector_open(st, &det_st) == FN_OK, "%s", fn_last_error());
+        unlink(st);
+    }
 
     const fn_json *results = fn_json_get(ref, "results");
     CHECK(results && results->n > 0);
@@ -211,6 +242,13 @@ int main(void) {
                           faces[i].box[0], faces[i].box[1], faces[i].box[2], faces[i].box[3]);
             }
         free(matched);
+        /* the .safetensors copy gives the very same faces */
+        if (det_st && r % (4 * REF_STRIDE) == 0) {
+            fn_face *f3; int n3;
+            CHECK(fn_detect(det_st, &img, NULL, &f3, &n3) == FN_OK);
+            CHECK(n3 == n && (n == 0 || memcmp(f3, faces, sizeof(fn_face) * (size_t)n) == 0));
+            free(f3);
+        }
         /* the det*.npy weights (Caffe, transposed) must give the same detections */
         if (det_npy && r % (8 * REF_STRIDE) == 0) {
             fn_face *f2; int n2;
@@ -297,5 +335,6 @@ int main(void) {
     fn_json_free(ref);
     fn_detector_close(det);
     fn_detector_close(det_npy);
+    fn_detector_close(det_st);
     return tu_finish("test_mtcnn");
 }
