@@ -337,6 +337,11 @@ fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,
                                 float unknown_threshold, fn_prediction *out, float *probs);
 
 /* ---------------------------------------------------------------- training (src/train) */
+/* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
+ * driven by `facenet train triplet|softmax` (cli/cmd_train.c) over the internal API of
+ * src/train/train.h (fn_train, fn_train_options). It exports MODELS/model.safetensors in
+ * facenet-pytorch's names, which fn_model_open loads (full depth and width; reduced
+ * networks carry depth/width/image_size/dim in the safetensors metadata). */
 
 #ifdef __cplusplus
 }

@@ -80,4 +80,10 @@ void fn_fold_batchnorm(float *w, float *bias_out, long k_rows, int Cout, const f
 /* Channel-wise softmax over (rows, C). */
 void fn_softmax_forward(float *out, const float *in, long rows, int C);
 
+/* ---------------------------------------------------------------- backward / training
+ * (owner: engineer "train") The _backward ops (conv, pools, residual, dense, dropout,
+ * L2 normalisation), training-mode batch norm and the losses (triplet, softmax
+ * cross-entropy, center loss) are declared in ops_backward.h, included here. */
+#include "ops_backward.h"
+
 #endif
