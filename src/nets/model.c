@@ -6,6 +6,10 @@
 
 void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]) {
     uint64_t h = 1469598103934665603ull;
+    /* The id names the embeddings, not just the weights: bump this tag whenever the code
+     * that turns a crop into an embedding changes, so caches and classifiers made
+     * by older code are refused. */
+    for (const char *c = FN_EMBEDDING_CODE_VERSION; *c; c++) { h ^= (uint8_t)*c; h *= 1099511628211ull; }
     for (int i = 0; i < ts->n; i++) {
         for (const char *c = ts->t[i].name; *c; c++) { h ^= (uint8_t)*c; h *= 1099511628211ull; }
         const uint8_t *p = ts->t[i].data;

@@ -25,6 +25,8 @@ struct fn_model {
 fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m);
 fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m);
 
-/* 64-bit FNV-1a over every tensor's name and bytes, as 16 hex chars (the model id). */
+#define FN_EMBEDDING_CODE_VERSION "embed-v2" /* v2: dlib ResNet sums chip + mirror */
+/* 64-bit FNV-1a over the embedding code version and every tensor's name and bytes, as 16
+ * hex chars (the model id). */
 void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]);
 #endif
