@@ -8,26 +8,10 @@ set -u
 BUILD=$1 SHARED=$2 SRC=$3
 FN=$BUILD/facenet
 KNN=$SHARED/data/faces/face_recognition/examples/knn_examples
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 checks=0
-ok()   { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $1"; }
-expect() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+. "$SRC/tests/cli_lib.sh"
 
-MODEL=$SRC/models/dlib_resnet.safetensors
-MTCNN=
-for p in "$SRC/models/mtcnn.safetensors" "$SRC/models/mtcnn" "$SHARED/models/mtcnn"; do
-    [ -e "$p" ] && { MTCNN=$p; break; }
-done
-if [ ! -f "$MODEL" ]; then
-    echo "FAIL the default model $MODEL is missing: run scripts/get-models.sh (or scripts/get-faceapi-model.sh)"; exit 1
-fi
-if [ -z "$MTCNN" ]; then
-    echo "FAIL no MTCNN weights in $SRC/models/mtcnn* or $SHARED/models/mtcnn"; exit 1
-fi
+need_default_models
 [ -d "$KNN/train" ] || { echo "FAIL $KNN is missing"; exit 1; }
-M=(--model "$MODEL" --mtcnn "$MTCNN")
 
 "$FN" classify --help > "$T/help" 2>&1
 expect "classify --help exits 0 and documents --unknown-threshold" "[ $? -eq 0 ] && grep -q -- '--unknown-threshold' '$T/help'"
@@ -114,5 +98,4 @@ expect "train into a missing folder: exit 1 ($(cat "$T/dir.err"))" "[ $rc -eq 1 
 "$FN" classify frobnicate > /dev/null 2>&1
 expect "an unknown mode exits 1" "[ $? -eq 1 ]"
 
-echo "cli_classify: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish cli_classify

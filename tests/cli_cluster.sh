@@ -8,21 +8,9 @@ set -u
 BUILD=$1 SHARED=$2 SRC=$3
 FN=$BUILD/facenet
 KNN=$SHARED/data/faces/face_recognition/examples/knn_examples
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 checks=0
-ok()   { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $1"; }
-expect() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+. "$SRC/tests/cli_lib.sh"
 
-MODEL=$SRC/models/dlib_resnet.safetensors
-MTCNN=
-for p in "$SRC/models/mtcnn.safetensors" "$SRC/models/mtcnn" "$SHARED/models/mtcnn"; do
-    [ -e "$p" ] && { MTCNN=$p; break; }
-done
-[ -f "$MODEL" ] || { echo "FAIL the default model $MODEL is missing: run scripts/get-models.sh"; exit 1; }
-[ -n "$MTCNN" ] || { echo "FAIL no MTCNN weights in $SRC/models/mtcnn* or $SHARED/models/mtcnn"; exit 1; }
-M=(--model "$MODEL" --mtcnn "$MTCNN")
+need_default_models
 
 # 12 photos, 15 faces of 7 people (the girl in obama_and_biden.jpg appears once)
 MIX=$T/mix
@@ -117,5 +105,4 @@ expect "photos without faces / corrupt: each reported, exit 1, no output" \
 "$FN" cluster "${M[@]}" --method kmeans "$SMALL" "$T/o3" > /dev/null 2>&1
 expect "an unknown --method exits 1" "[ $? -eq 1 ] && [ ! -e '$T/o3' ]"
 
-echo "cli_cluster: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish cli_cluster

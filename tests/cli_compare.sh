@@ -7,21 +7,9 @@ BUILD=$1 SHARED=$2 SRC=$3
 FN=$BUILD/facenet
 F=$SHARED/data/faces
 KNN=$F/face_recognition/examples/knn_examples
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 checks=0
-ok()   { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $1"; }
-expect() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+. "$SRC/tests/cli_lib.sh"
 
-MODEL=$SRC/models/dlib_resnet.safetensors
-MTCNN=
-for p in "$SRC/models/mtcnn.safetensors" "$SRC/models/mtcnn" "$SHARED/models/mtcnn"; do
-    [ -e "$p" ] && { MTCNN=$p; break; }
-done
-[ -f "$MODEL" ] || { echo "FAIL the default model $MODEL is missing: run scripts/get-models.sh"; exit 1; }
-[ -n "$MTCNN" ] || { echo "FAIL no MTCNN weights in $SRC/models/mtcnn* or $SHARED/models/mtcnn"; exit 1; }
-M=(--model "$MODEL" --mtcnn "$MTCNN")
+need_default_models
 IMGS=("$F/facenet/Anthony_Hopkins_0001.jpg" "$F/facenet/Anthony_Hopkins_0002.jpg" "$KNN/test/alex_lacamoire1.jpg" "$KNN/train/alex_lacamoire/img1.jpg")
 
 "$FN" compare --help > "$T/help" 2>&1
@@ -73,5 +61,4 @@ expect "no images: exit 1" "[ $? -eq 1 ]"
 "$FN" compare "${M[@]}" --margin -3 "${IMGS[0]}" > /dev/null 2>&1
 expect "--margin -3: exit 1" "[ $? -eq 1 ]"
 
-echo "cli_compare: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish cli_compare

@@ -11,12 +11,7 @@ FIX=$SRC/tests/fixtures/irv1
 ALIGNED=$SHARED/data/faces/facenet-pytorch/aligned
 IMGS=("$ALIGNED/angelina_jolie.png" "$ALIGNED/bradley_cooper.png" "$ALIGNED/kate_siegel.png"
       "$ALIGNED/paul_rudd.png" "$ALIGNED/shea_whigham.png")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 checks=0
-ok()   { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $1"; }
-expect() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+. "$SRC/tests/cli_lib.sh"
 
 # An error must exit 1 with exactly one line on stderr that names the culprit.
 expect_error() { # name culprit args...
@@ -79,5 +74,4 @@ expect_error "unknown option" "--frobnicate" --model "$M" --frobnicate "${IMGS[0
 expect_error "unwritable output" "no_dir" --model "$M" -o "$T/no_dir/x.npy" "${IMGS[0]}"
 expect "no partial output after an error" "[ ! -e '$T/no_dir' ]"
 
-echo "cli_embed: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish cli_embed

@@ -9,22 +9,10 @@ BUILD=$1 SHARED=$2 SRC=$3
 FN=$BUILD/facenet
 PY=/usr/bin/python3
 KNN=$SHARED/data/faces/face_recognition/examples/knn_examples
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 checks=0
-ok()   { checks=$((checks + 1)); echo "ok   $1"; }
-fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $1"; }
-expect() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+. "$SRC/tests/cli_lib.sh"
 
-MODEL=$SRC/models/dlib_resnet.safetensors
-MTCNN=
-for p in "$SRC/models/mtcnn.safetensors" "$SRC/models/mtcnn" "$SHARED/models/mtcnn"; do
-    [ -e "$p" ] && { MTCNN=$p; break; }
-done
-[ -f "$MODEL" ] || { echo "FAIL the default model $MODEL is missing: run scripts/get-models.sh"; exit 1; }
-[ -n "$MTCNN" ] || { echo "FAIL no MTCNN weights in $SRC/models/mtcnn* or $SHARED/models/mtcnn"; exit 1; }
+need_default_models
 $PY -c 'import numpy' || { echo "FAIL $PY cannot import numpy: install python3-numpy (scripts/deps.sh)"; exit 1; }
-M=(--model "$MODEL" --mtcnn "$MTCNN")
 
 "$FN" export-embeddings --help > "$T/help" 2>&1
 expect "--help exits 0 and documents --is-aligned" "[ $? -eq 0 ] && grep -q -- '--is-aligned' '$T/help'"
@@ -101,5 +89,4 @@ expect "a missing folder: exit 1 ($(cat "$T/m.err"))" "[ $rc -eq 1 ] && grep -q 
 rc=$?
 expect "a missing model: exit 1 ($(cat "$T/mm.err"))" "[ $rc -eq 1 ]"
 
-echo "cli_export: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish cli_export
