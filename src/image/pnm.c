@@ -38,6 +38,9 @@ fn_status fn_image_decode_pnm(const uint8_t *data, size_t size, fn_image *out) {
     out->w = out->h = 0;
     out->rgb = NULL;
     pnm_reader r = {data, size, 2};
+    /* the magic is checked here too: this decoder may be called directly (fuzzers, tests) */
+    if (size < 2 || data[0] != 'P' || !strchr("2356", data[1]) || data[1] == 0)
+        return fn_fail(FN_ERR_FORMAT, "PNM: bad magic number");
     const int kind = data[1] - '0'; /* 2,3 ASCII; 5,6 binary */
     const int color = kind == 3 || kind == 6, ascii = kind == 2 || kind == 3;
     const char *name = color ? "PPM" : "PGM";
