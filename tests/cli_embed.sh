@@ -37,7 +37,9 @@ expect "--standardize prewhiten --batch-size 2" "[ $? -eq 0 ] && '$HELP' --compa
 "$FN" embed --model "$M" --json "${IMGS[@]}" >"$T/json"
 expect "--json exits 0" "[ $? -eq 0 ]"
 expect "--json has dim 128 and 5 embeddings" "grep -q '\"dim\":128' '$T/json' && [ \$(grep -o '\"path\":' '$T/json' | wc -l) -eq 5 ]"
-if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+# python3-numpy is a test dependency (scripts/deps.sh): without it this check fails
+/usr/bin/python3 -c 'import numpy' || fail "/usr/bin/python3 cannot import numpy (run scripts/deps.sh)"
+if true; then
     /usr/bin/python3 - "$T/json" "$FIX/emb_128_fixed.npy" <<'EOF'
 import json, sys, numpy as np
 d = json.load(open(sys.argv[1]))
