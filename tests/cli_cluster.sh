@@ -8,7 +8,7 @@ set -u
 BUILD=$1 SHARED=$2 SRC=$3
 FN=$BUILD/facenet
 KNN=$SHARED/data/faces/face_recognition/examples/knn_examples
-. "$SRC/tests/cli_lib.sh"
+. "$SRC/tests/lib_cli.sh"
 
 need_default_models
 

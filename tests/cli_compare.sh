@@ -7,7 +7,7 @@ BUILD=$1 SHARED=$2 SRC=$3
 FN=$BUILD/facenet
 F=$SHARED/data/faces
 KNN=$F/face_recognition/examples/knn_examples
-. "$SRC/tests/cli_lib.sh"
+. "$SRC/tests/lib_cli.sh"
 
 need_default_models
 IMGS=("$F/facenet/Anthony_Hopkins_0001.jpg" "$F/facenet/Anthony_Hopkins_0002.jpg" "$KNN/test/alex_lacamoire1.jpg" "$KNN/train/alex_lacamoire/img1.jpg")

@@ -11,7 +11,7 @@ FIX=$SRC/tests/fixtures/irv1
 ALIGNED=$SHARED/data/faces/facenet-pytorch/aligned
 IMGS=("$ALIGNED/angelina_jolie.png" "$ALIGNED/bradley_cooper.png" "$ALIGNED/kate_siegel.png"
       "$ALIGNED/paul_rudd.png" "$ALIGNED/shea_whigham.png")
-. "$SRC/tests/cli_lib.sh"
+. "$SRC/tests/lib_cli.sh"
 
 # An error must exit 1 with exactly one line on stderr that names the culprit.
 expect_error() { # name culprit args...

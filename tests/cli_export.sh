@@ -9,7 +9,7 @@ BUILD=$1 SHARED=$2 SRC=$3
 FN=$BUILD/facenet
 PY=/usr/bin/python3
 KNN=$SHARED/data/faces/face_recognition/examples/knn_examples
-. "$SRC/tests/cli_lib.sh"
+. "$SRC/tests/lib_cli.sh"
 
 need_default_models
 $PY -c 'import numpy' || { echo "FAIL $PY cannot import numpy: install python3-numpy (scripts/deps.sh)"; exit 1; }

@@ -51,6 +51,15 @@ void fn_progress_end(fn_progress *p);
 
 double fn_now(void); /* monotonic seconds */
 
+/* Data parallelism over n items (src/core/parallel.c): fn(ctx, i0, i1, worker) runs on
+ * [i0, i1) in each of up to one worker per BLAS thread (each with single-threaded BLAS and
+ * OpenMP, at least min_items items each); worker numbers are 0..workers-1. Returns the
+ * first worker error. */
+#define FN_MAX_WORKERS 8
+typedef fn_status (*fn_range_fn)(void *ctx, int i0, int i1, int worker);
+int fn_parallel_workers(int n, int min_items);
+fn_status fn_parallel_split(int n, int min_items, fn_range_fn fn, void *ctx);
+
 /* splitmix64-based RNG: trivially reproducible from Python/numpy for fixtures. */
 typedef struct { uint64_t s; } fn_rng;
 static inline uint64_t fn_splitmix64(uint64_t x) {

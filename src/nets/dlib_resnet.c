@@ -233,12 +233,15 @@ static size_t workspace_floats(const dlib_net *net, int chunk) {
     return ws;
 }
 
-fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int n, float *out) {
-    const dlib_net *net = m->impl;
-    const int S = FN_DLIB_INPUT;
-    for (int i = 0; i < n; i++)
-        if (crops[i].w != S || crops[i].h != S || !crops[i].rgb)
-            return fn_fail(FN_ERR_SHAPE, "dlib ResNet: crop %d is %dx%d, needs %dx%d", i, crops[i].w, crops[i].h, S, S);
+typedef struct { const dlib_net *net; const fn_image *crops; float *out; } forward_job;
+
+/* One worker's share [i0, i1) of the crops, through buffers of its own. */
+static fn_status forward_range(void *ctx, int i0, int i1, int worker) {
+    const forward_job *j = ctx;
+    const dlib_net *net = j->net;
+    const fn_image *crops = j->crops + i0;
+    float *out = j->out + (size_t)i0 * FN_DLIB_DIM;
+    const int S = FN_DLIB_INPUT, n = i1 - i0;
     const int chunk = n < CHUNK ? n : CHUNK;
     if (chunk <= 0) return FN_OK;
     /* largest activations: stem output 72×72×32, input 150×150×3 */
@@ -254,6 +257,18 @@ fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int 
     }
     fn_free(x); fn_free(t1); fn_free(t2); fn_free(ws);
     return st;
+}
+
+fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int n, float *out) {
+    const int S = FN_DLIB_INPUT;
+    for (int i = 0; i < n; i++)
+        if (crops[i].w != S || crops[i].h != S || !crops[i].rgb)
+            return fn_fail(FN_ERR_SHAPE, "dlib ResNet: crop %d is %dx%d, needs %dx%d", i, crops[i].w, crops[i].h, S, S);
+    if (n <= 0) return FN_OK;
+    /* a face's chip and mirror (n = 2) already go to two workers: whole images scale over
+     * cores far better than this network's small GEMMs */
+    forward_job j = { m->impl, crops, out };
+    return fn_parallel_split(n, 1, forward_range, &j);
 }
 
 /* The embedding: the descriptors of the chip and of its mirror image, summed and

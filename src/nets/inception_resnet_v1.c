@@ -22,15 +22,13 @@
  * GEMMs. */
 #include "inception_resnet_v1.h"
 #include "ops/ops.h"
-#include <cblas.h>
-#include <pthread.h>
 
 #define BN_EPS 0.001f
 #define MAX_BATCH 32     /* images per pass through the arena; larger requests are chunked */
 #define MAX_SIZE 1024    /* largest input side accepted by fn_irv1_forward */
 #define MIN_SIZE 75      /* smallest input side whose reduction B output is >= 1 pixel */
 #define FEATURES 1792
-#define MAX_WORKERS 8
+
 
 typedef struct {
     int cin, cout, kh, kw, stride;
@@ -58,8 +56,8 @@ typedef struct {
     int dim;
     float *fc_w, *fc_b; /* (1792, dim) with last_bn folded in; (dim) */
     float *params;
-    float *arena[MAX_WORKERS];
-    size_t arena_floats[MAX_WORKERS];
+    float *arena[FN_MAX_WORKERS];
+    size_t arena_floats[FN_MAX_WORKERS];
 } irv1;
 
 static const char IRV1_ARCH[] = "inception_resnet_v1";
@@ -454,27 +452,21 @@ typedef struct {
     float *out;
     const fn_irv1_taps *taps;
     fn_irv1_sizes z;
-    int i0, i1, size, worker;
-    fn_status status;
-    char error[256];
-} share;
+    int size;
+} forward_job;
 
-static void *share_forward(void *arg) {
-    share *w = arg;
-    w->status = FN_OK;
-    for (int i0 = w->i0; i0 < w->i1; i0 += MAX_BATCH) {
-        int nb = w->i1 - i0 < MAX_BATCH ? w->i1 - i0 : MAX_BATCH;
+static fn_status share_forward(void *ctx, int i0, int i1, int worker) {
+    forward_job *j = ctx;
+    for (int c0 = i0; c0 < i1; c0 += MAX_BATCH) {
+        int nb = i1 - c0 < MAX_BATCH ? i1 - c0 : MAX_BATCH;
         fwd f;
-        if ((w->status = arena_prepare(w->net, &f, nb, w->size, w->worker)) != FN_OK) {
-            snprintf(w->error, sizeof w->error, "%s", fn_last_error());
-            break;
-        }
+        FN_TRY(arena_prepare(j->net, &f, nb, j->size, worker));
         fn_irv1_taps t = {0};
-        if (w->taps) offset_taps(&t, w->taps, w->z, i0);
-        network_forward(&f, w->x + (size_t)i0 * w->size * w->size * 3, w->size,
-                        w->out + (size_t)i0 * w->net->dim, &t);
+        if (j->taps) offset_taps(&t, j->taps, j->z, c0);
+        network_forward(&f, j->x + (size_t)c0 * j->size * j->size * 3, j->size,
+                        j->out + (size_t)c0 * j->net->dim, &t);
     }
-    return NULL;
+    return FN_OK;
 }
 
 fn_status fn_irv1_forward(struct fn_model *m, const float *x, int n, int size, float *out,
@@ -485,34 +477,9 @@ fn_status fn_irv1_forward(struct fn_model *m, const float *x, int n, int size, f
     if (size < MIN_SIZE || size > MAX_SIZE || z.mixed_7a < 1)
         return fn_fail(FN_ERR_SHAPE, "Inception-ResNet-v1 needs an input between %d and %d pixels, got %d",
                        MIN_SIZE, MAX_SIZE, size);
-    irv1 *net = m->impl;
-    /* workers: one per BLAS thread, each with at least 2 images */
-    int threads = openblas_get_num_threads();
-    int workers = threads < MAX_WORKERS ? threads : MAX_WORKERS;
-    if (workers > n / 2) workers = n / 2;
-    if (workers < 1) workers = 1;
-    share w[MAX_WORKERS];
-    for (int k = 0; k < workers; k++) {
-        w[k] = (share){ .net = net, .x = x, .out = out, .taps = taps, .z = z, .size = size, .worker = k,
-                        .i0 = (int)((long)n * k / workers), .i1 = (int)((long)n * (k + 1) / workers) };
-    }
-    if (workers == 1) {
-        share_forward(&w[0]);
-    } else {
-        pthread_t tid[MAX_WORKERS];
-        int started[MAX_WORKERS] = {0};
-        openblas_set_num_threads(1);
-        for (int k = 1; k < workers; k++) started[k] = pthread_create(&tid[k], NULL, share_forward, &w[k]) == 0;
-        share_forward(&w[0]);
-        for (int k = 1; k < workers; k++) {
-            if (started[k]) pthread_join(tid[k], NULL);
-            else share_forward(&w[k]); /* no thread to be had: do it here */
-        }
-        openblas_set_num_threads(threads);
-    }
-    for (int k = 0; k < workers; k++)
-        if (w[k].status != FN_OK) return fn_fail(w[k].status, "%s", w[k].error);
-    return FN_OK;
+    /* batch 1 keeps the threaded GEMMs; larger batches go to workers of >= 2 images */
+    forward_job j = { m->impl, x, out, taps, z, size };
+    return fn_parallel_split(n, 2, share_forward, &j);
 }
 
 void fn_irv1_standardize(const fn_image *img, fn_standardize std, float *out) {
@@ -554,7 +521,7 @@ static void irv1_destroy(struct fn_model *m) {
     irv1 *net = m->impl;
     if (!net) return;
     fn_free(net->params);
-    for (int k = 0; k < MAX_WORKERS; k++) fn_free(net->arena[k]);
+    for (int k = 0; k < FN_MAX_WORKERS; k++) fn_free(net->arena[k]);
     free(net);
     m->impl = NULL;
 }

@@ -1,4 +1,4 @@
-# cli_lib.sh — sourced by the tests/cli_*.sh tests: a temp dir $T removed at exit, check
+# lib_cli.sh — sourced by the tests/cli_*.sh tests: a temp dir $T removed at exit, check
 # counters with ok/fail/expect, `finish NAME` (prints the tally, returns non-zero on a
 # failure) and `need_default_models` (sets MODEL, MTCNN and M=(--model .. --mtcnn ..),
 # failing — never skipping — when they are missing).
