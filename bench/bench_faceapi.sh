@@ -7,6 +7,7 @@
 #                                         fold = 300 pairs; face-api needs ~1 s per image)
 # Environment: BUILD (default build), SHARED (default ../shared), THREADS (default 1:
 # face-api's wasm backend runs on one thread, so facenet-c does too for the ratio).
+# facenet-c runs with OMP_WAIT_POLICY=passive, as the facenet CLI does (cli/main.c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PER_CLASS="${1:-15}"
@@ -24,7 +25,7 @@ E=bench/bench_faceapi_eval.py
 /usr/bin/python3 $E subset "$SHARED/data/lfw/pairs.txt" "$LFW" "$PER_CLASS" "$tmp/pairs" "$tmp/list"
 
 echo "== facenet-c ($THREADS thread(s))"
-OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$BUILD/bench_faceapi" "$tmp/list" "$tmp/c.bin" \
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$BUILD/bench_faceapi" "$tmp/list" "$tmp/c.bin" \
   models/dlib_resnet.safetensors "$SHARED/models/mtcnn" | tee "$tmp/c.txt"
 /usr/bin/python3 $E accuracy "$tmp/pairs" "$tmp/list" "$tmp/c.bin" | tee -a "$tmp/c.txt"
 echo "== face-api 1.7.15 (tfjs-backend-wasm)"
