@@ -59,6 +59,17 @@ int cli_opt_float(int argc, char **argv, int *i, const char *name, float *val, i
     return 1;
 }
 
+int cli_parse_thresholds(const char *v, float t[3]) {
+    char *end;
+    for (int i = 0; i < 3; i++) {
+        double x = strtod(v, &end);
+        if (end == v || !(x >= 0 && x <= 1)) return 0;
+        t[i] = (float)x;
+        if (i < 2) { if (*end != ',') return 0; v = end + 1; }
+    }
+    return *end == 0;
+}
+
 int cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
 
 static int exists(const char *p) { struct stat st; return stat(p, &st) == 0; }

@@ -19,6 +19,8 @@ int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **va
 int cli_opt_int(int argc, char **argv, int *i, const char *name, int *val, int *err);
 int cli_opt_float(int argc, char **argv, int *i, const char *name, float *val, int *err);
 int cli_flag(char **argv, int i, const char *name);
+/* "a,b,c" → the three MTCNN score thresholds, each in [0,1]; returns 0 when malformed. */
+int cli_parse_thresholds(const char *v, float t[3]);
 
 /* Default model locations: $FACENET_MODELS, else ./models, else <exe dir>/../models.
  * Returns a malloc'd path of the first that exists, or NULL (and the message says how to get one). */

@@ -132,17 +132,6 @@ static void margin_box(const float *box, int margin, int w, int h, int bb[4]) {
     bb[3] = (int)fmin(box[3] + half, h);
 }
 
-static int parse_thresholds(const char *v, float t[3]) {
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        double x = strtod(v, &end);
-        if (end == v || !(x >= 0 && x <= 1)) return 0;
-        t[i] = (float)x;
-        if (i < 2) { if (*end != ',') return 0; v = end + 1; }
-    }
-    return *end == 0;
-}
-
 /* ------------------------------------------------------------------ one image */
 
 typedef struct {
@@ -230,7 +219,7 @@ int cmd_align(int argc, char **argv) {
     if (strcmp(method, "margin") == 0) c.chip = 0;
     else if (strcmp(method, "chip5") == 0) c.chip = 1;
     else return cli_error(cmd, "--align-method must be margin or chip5 (got '%s')", method);
-    if (thr && !parse_thresholds(thr, c.params.thresholds))
+    if (thr && !cli_parse_thresholds(thr, c.params.thresholds))
         return cli_error(cmd, "--thresholds wants three numbers in [0,1] like 0.6,0.7,0.7 (got '%s')", thr);
     if (!is_dir(in_dir)) return cli_error(cmd, "%s is not a folder", in_dir);
     if (mkdir(out_dir, 0755) != 0 && errno != EEXIST) return cli_error(cmd, "cannot create %s: %s", out_dir, strerror(errno));

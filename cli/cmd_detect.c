@@ -23,17 +23,6 @@ static void usage(FILE *f) {
         "Exit status: 0 when every image was read and processed, 1 otherwise.\n");
 }
 
-static int parse_thresholds(const char *v, float t[3]) {
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        double x = strtod(v, &end);
-        if (end == v || !(x >= 0 && x <= 1)) return 0;
-        t[i] = (float)x;
-        if (i < 2) { if (*end != ',') return 0; v = end + 1; }
-    }
-    return *end == 0;
-}
-
 /* OUT.png -> OUT_3.png when several images are drawn */
 static void draw_path(char *buf, size_t cap, const char *out, int index, int many) {
     if (!many) { snprintf(buf, cap, "%s", out); return; }
@@ -86,7 +75,7 @@ int cmd_detect(int argc, char **argv) {
         else images[n_images++] = argv[i];
         if (err) { free(images); return 1; }
     }
-    if (thr && !parse_thresholds(thr, params.thresholds)) {
+    if (thr && !cli_parse_thresholds(thr, params.thresholds)) {
         free(images);
         return cli_error(cmd, "--thresholds wants three numbers in [0,1] like 0.6,0.7,0.7 (got '%s')", thr);
     }
