@@ -19,6 +19,11 @@ static void usage(FILE *f) {
         "  --image-size N                160\n"
         "  --random-crop                 crop image-size from a 182/160 larger resize at random\n"
         "  --random-flip                 mirror at random\n"
+        "  --random-rotate               rotate uniform +-10 degrees at random (facenet)\n"
+        "  --rotate-degrees F            rotation range for --random-rotate: 10\n"
+        "  --random-zoom F               zoom uniform 1 +- F at random: 0 (off)\n"
+        "  --random-brightness F         brightness shift uniform +- F of full scale: 0 (off)\n"
+        "  --random-contrast F           contrast gain uniform 1 +- F: 0 (off)\n"
         "  --standardize fixed|prewhiten fixed (x - 127.5) / 128 (default) or per-image\n"
         "network:\n"
         "  --embedding-size N            128\n"
@@ -98,7 +103,8 @@ int cmd_train(int argc, char **argv) {
     fn_train_options_default(&o, mode);
     printer pr = {0, 0, isatty(2)};
     const char *opt = NULL, *depth = NULL, *stdz = NULL, *lfw_dir = NULL, *lfw_pairs = NULL;
-    int seed = (int)o.seed, err = 0;
+    int seed = (int)o.seed, err = 0, random_rotate = 0;
+    float rotate_deg = 10;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); return 0; }
         if (cli_opt_str(argc, argv, &i, "--data-dir", &o.data_dir, &err) ||
@@ -134,12 +140,17 @@ int cmd_train(int argc, char **argv) {
             cli_opt_float(argc, argv, &i, "--bn-decay", &o.net.bn_decay, &err) ||
             cli_opt_float(argc, argv, &i, "--center-loss-factor", &o.center_loss_factor, &err) ||
             cli_opt_float(argc, argv, &i, "--center-loss-alfa", &o.center_loss_alfa, &err) ||
-            cli_opt_float(argc, argv, &i, "--validation-set-split-ratio", &o.validation_set_split_ratio, &err)) {
+            cli_opt_float(argc, argv, &i, "--validation-set-split-ratio", &o.validation_set_split_ratio, &err) ||
+            cli_opt_float(argc, argv, &i, "--rotate-degrees", &rotate_deg, &err) ||
+            cli_opt_float(argc, argv, &i, "--random-zoom", &o.augment.scale, &err) ||
+            cli_opt_float(argc, argv, &i, "--random-brightness", &o.augment.brightness, &err) ||
+            cli_opt_float(argc, argv, &i, "--random-contrast", &o.augment.contrast, &err)) {
             if (err) return 2;
             continue;
         }
-        if (cli_flag(argv, i, "--random-crop")) o.random_crop = 1;
-        else if (cli_flag(argv, i, "--random-flip")) o.random_flip = 1;
+        if (cli_flag(argv, i, "--random-crop")) o.augment.random_crop = 1;
+        else if (cli_flag(argv, i, "--random-flip")) o.augment.random_flip = 1;
+        else if (cli_flag(argv, i, "--random-rotate")) random_rotate = 1;
         else if (cli_flag(argv, i, "--resume")) o.resume = 1;
         else if (cli_flag(argv, i, "--quiet")) pr.quiet = 1;
         else if (cli_flag(argv, i, "--json")) pr.json = 1;
@@ -149,6 +160,10 @@ int cmd_train(int argc, char **argv) {
     if (lfw_dir || lfw_pairs)
         return cli_error(cmd, "--lfw-dir/--lfw-pairs evaluation during training is not available yet; use --val-dir (held-out people) or run `facenet validate` on MODELS/model.safetensors");
     o.seed = (uint64_t)(unsigned)seed;
+    if (!(rotate_deg >= 0 && rotate_deg <= 180) || !(o.augment.scale >= 0 && o.augment.scale < 1) ||
+        !(o.augment.brightness >= 0 && o.augment.brightness <= 1) || !(o.augment.contrast >= 0 && o.augment.contrast < 1))
+        return cli_error(cmd, "augmentation ranges: --rotate-degrees 0..180, --random-zoom/--random-contrast 0..<1, --random-brightness 0..1");
+    if (random_rotate) o.augment.rotate_deg = rotate_deg;
     if (opt) {
         int k = fn_optimizer_parse(opt);
         if (k < 0) return cli_error(cmd, "unknown optimizer '%s' (ADAGRAD, ADADELTA, ADAM, RMSPROP, MOM)", opt);

@@ -220,10 +220,31 @@ float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n
     return (float)(acc_sum / folds);
 }
 
-fn_status fn_train_prepare_image(const fn_image *img, int size, int random_crop, int random_flip,
-                                 fn_standardize std, fn_rng *rng, float *out) {
+int fn_augment_load_size(const fn_augment *aug, int size) {
     /* facenet trains on 182 px aligned faces cropped to 160 at random: the same ratio */
-    int load = random_crop ? (int)(size * 182.0 / 160.0 + 0.5) : size;
+    return aug && aug->random_crop ? (int)(size * 182.0 / 160.0 + 0.5) : size;
+}
+
+/* bilinear sample with the edge replicated (rotated / zoomed views reach past the border) */
+static void sample_bilinear(const fn_image *im, float sx, float sy, float *o) {
+    if (sx < 0) sx = 0;
+    if (sy < 0) sy = 0;
+    if (sx > im->w - 1) sx = (float)(im->w - 1);
+    if (sy > im->h - 1) sy = (float)(im->h - 1);
+    int x0 = (int)sx, y0 = (int)sy;
+    int x1 = x0 + 1 < im->w ? x0 + 1 : x0, y1 = y0 + 1 < im->h ? y0 + 1 : y0;
+    float fx = sx - x0, fy = sy - y0;
+    const uint8_t *a = im->rgb + ((size_t)y0 * im->w + x0) * 3, *b = im->rgb + ((size_t)y0 * im->w + x1) * 3;
+    const uint8_t *c = im->rgb + ((size_t)y1 * im->w + x0) * 3, *d = im->rgb + ((size_t)y1 * im->w + x1) * 3;
+    for (int k = 0; k < 3; k++)
+        o[k] = (a[k] * (1 - fx) + b[k] * fx) * (1 - fy) + (c[k] * (1 - fx) + d[k] * fx) * fy;
+}
+
+fn_status fn_train_prepare_image(const fn_image *img, int size, const fn_augment *aug,
+                                 fn_standardize std, fn_rng *rng, float *out) {
+    static const fn_augment none = {0};
+    if (!aug || !rng) aug = &none;
+    int load = fn_augment_load_size(aug, size);
     fn_image tmp = {0};
     const fn_image *src = img;
     int shorter = img->w < img->h ? img->w : img->h;
@@ -234,21 +255,56 @@ fn_status fn_train_prepare_image(const fn_image *img, int size, int random_crop,
         FN_TRY(fn_image_resize(img, w, h, &tmp));
         src = &tmp;
     }
-    int x0 = (src->w - size) / 2, y0 = (src->h - size) / 2;
-    if (random_crop) {
-        x0 = (int)(fn_rng_next(rng) % (uint64_t)(src->w - size + 1));
-        y0 = (int)(fn_rng_next(rng) % (uint64_t)(src->h - size + 1));
+    /* every augmented image takes the same seven draws whatever is enabled, so turning
+     * one kind of augmentation on does not reshuffle the others */
+    uint64_t rx = 0, ry = 0, rflip = 0;
+    float u_rot = 0.5f, u_zoom = 0.5f, u_gain = 0.5f, u_shift = 0.5f; /* 0.5 = no change */
+    if (aug != &none) {
+        rx = fn_rng_next(rng); ry = fn_rng_next(rng); rflip = fn_rng_next(rng);
+        u_rot = fn_rng_uniform(rng); u_zoom = fn_rng_uniform(rng);
+        u_gain = fn_rng_uniform(rng); u_shift = fn_rng_uniform(rng);
     }
-    int flip = random_flip && (fn_rng_next(rng) & 1);
-    for (int y = 0; y < size; y++)
-        for (int x = 0; x < size; x++) {
-            int sx = flip ? x0 + size - 1 - x : x0 + x;
-            const uint8_t *p = src->rgb + ((size_t)(y0 + y) * src->w + sx) * 3;
-            float *o = out + ((size_t)y * size + x) * 3;
-            for (int c = 0; c < 3; c++) o[c] = p[c];
-        }
-    fn_image_free(&tmp);
+    int x0 = (src->w - size) / 2, y0 = (src->h - size) / 2;
+    if (aug->random_crop) {
+        x0 = (int)(rx % (uint64_t)(src->w - size + 1));
+        y0 = (int)(ry % (uint64_t)(src->h - size + 1));
+    }
+    int flip = aug->random_flip && (rflip & 1);
     const size_t n = (size_t)size * size * 3;
+    if (aug->rotate_deg > 0 || aug->scale > 0) {
+        /* facenet's random_rotate (scipy imrotate, uniform +-deg) plus a zoom: one inverse
+         * affine map from output pixels to the source, centred on the crop */
+        float deg = aug->rotate_deg * (2 * u_rot - 1);
+        float zoom = 1 + aug->scale * (2 * u_zoom - 1);
+        float th = deg * 3.14159265f / 180, ca = cosf(th) / zoom, sa = sinf(th) / zoom;
+        float c = 0.5f * (size - 1), scx = x0 + c, scy = y0 + c;
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) {
+                float u = (flip ? size - 1 - x : x) - c, v = y - c;
+                sample_bilinear(src, scx + ca * u - sa * v, scy + sa * u + ca * v, out + ((size_t)y * size + x) * 3);
+            }
+    } else {
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) {
+                int sx = flip ? x0 + size - 1 - x : x0 + x;
+                const uint8_t *p = src->rgb + ((size_t)(y0 + y) * src->w + sx) * 3;
+                float *o = out + ((size_t)y * size + x) * 3;
+                for (int c = 0; c < 3; c++) o[c] = p[c];
+            }
+    }
+    fn_image_free(&tmp);
+    if (aug->brightness > 0 || aug->contrast > 0) {
+        /* contrast about the image mean, then a brightness shift, both uniform +- */
+        float gain = 1 + aug->contrast * (2 * u_gain - 1);
+        float shift = 255 * aug->brightness * (2 * u_shift - 1);
+        double mean = 0;
+        for (size_t i = 0; i < n; i++) mean += out[i];
+        mean /= n;
+        for (size_t i = 0; i < n; i++) {
+            float v = (float)(mean + (out[i] - mean) * gain + shift);
+            out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
+    }
     if (std == FN_STD_PREWHITEN) {
         double mean = 0, sq = 0;
         for (size_t i = 0; i < n; i++) mean += out[i];

@@ -10,6 +10,18 @@
 
 typedef enum { FN_TRAIN_TRIPLET = 0, FN_TRAIN_SOFTMAX = 1 } fn_train_mode;
 
+/* Training-time augmentation. facenet's flags: random_crop (crop `size` from the image
+ * scaled to size*182/160), random_flip, random_rotate (uniform +-10 degrees there; the
+ * angle is a parameter here). The zoom and the photometric jitter go beyond facenet:
+ * on small datasets (ORL's 300 images) they are what keeps the network from memorising. */
+typedef struct {
+    int random_crop, random_flip;
+    float rotate_deg;        /* uniform(-deg, deg) */
+    float scale;             /* zoom uniform(1 - scale, 1 + scale) */
+    float brightness;        /* shift uniform(-b, b) * 255 */
+    float contrast;          /* gain about the mean uniform(1 - c, 1 + c) */
+} fn_augment;
+
 typedef struct {
     fn_train_mode mode;
     const char *data_dir;          /* class sub-folders of images (facenet get_dataset) */
@@ -36,7 +48,7 @@ typedef struct {
     float learning_rate_decay_factor; /* 1.0 */
     float weight_decay;        /* 0 */
     float moving_average_decay;/* 0.9999 */
-    int random_crop, random_flip;
+    fn_augment augment;
     fn_standardize standardize;
     uint64_t seed;             /* 666 */
     int max_steps;             /* stop after this many steps in total (0 = no limit; tests) */
@@ -99,8 +111,9 @@ int fn_select_triplets_capacity(const int *num_per_class, int n_classes);
  * 10-fold cross-validated accuracy (facenet's calculate_roc). */
 float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold);
 
-/* Image to float: resize (shorter side = load), crop size x size (random or centre),
- * optional flip, standardise. */
-fn_status fn_train_prepare_image(const fn_image *img, int size, int random_crop, int random_flip,
+/* Image to float: resize (shorter side = fn_augment_load_size), take a size x size view
+ * (centre crop without augmentation; aug or rng NULL = none), standardise. */
+int fn_augment_load_size(const fn_augment *aug, int size);
+fn_status fn_train_prepare_image(const fn_image *img, int size, const fn_augment *aug,
                                  fn_standardize std, fn_rng *rng, float *out);
 #endif

@@ -36,7 +36,8 @@ typedef struct {
     const fn_train_dataset *ds;
     int *offset;          /* first global image index of each class */
     fn_image *cache;      /* decoded + resized images (loader thread only) */
-    int size, random_crop, random_flip;
+    int size;
+    fn_augment aug;       /* all zero for evaluation */
     fn_standardize std;
 } image_source;
 
@@ -47,7 +48,7 @@ static fn_status load_image(image_source *src, int cls, int img, fn_rng *rng, fl
         fn_image raw;
         FN_TRY(fn_image_load(src->ds->cls[cls].paths[img], 1, &raw));
         /* cache at the load size so each use only crops, flips and standardises */
-        int load = src->random_crop ? (int)(src->size * 182.0 / 160.0 + 0.5) : src->size;
+        int load = fn_augment_load_size(&src->aug, src->size);
         int shorter = raw.w < raw.h ? raw.w : raw.h;
         if (shorter != load) {
             int w = (int)((long)raw.w * load / shorter), h = (int)((long)raw.h * load / shorter);
@@ -58,7 +59,7 @@ static fn_status load_image(image_source *src, int cls, int img, fn_rng *rng, fl
             FN_TRY(s);
         } else *im = raw;
     }
-    return fn_train_prepare_image(im, src->size, src->random_crop, src->random_flip, src->std, rng, out);
+    return fn_train_prepare_image(im, src->size, &src->aug, src->std, rng, out);
 }
 
 /* One sample of images: triplet mode = sample_people; softmax mode = next batch. */
@@ -480,8 +481,7 @@ static fn_status make_source(image_source *src, const fn_train_dataset *ds, cons
     memset(src, 0, sizeof *src);
     src->ds = ds;
     src->size = o->net.image_size;
-    src->random_crop = augment && o->random_crop;
-    src->random_flip = augment && o->random_flip;
+    if (augment) src->aug = o->augment;
     src->std = o->standardize;
     src->offset = malloc(sizeof(int) * (ds->n + 1));
     if (!src->offset) return fn_fail(FN_ERR_NOMEM, "out of memory");
