@@ -17,6 +17,8 @@ static void usage(FILE *f) {
         "data and evaluation:\n"
         "  --val-dir DIR                 held-out people: 10-fold pair verification after each epoch\n"
         "  --image-size N                160\n"
+        "  --image-fit crop|stretch      non-square images: centre crop (facenet, default) or\n"
+        "                                stretch the whole frame to the square input\n"
         "  --random-crop                 crop image-size from a 182/160 larger resize at random\n"
         "  --random-flip                 mirror at random\n"
         "  --random-rotate               rotate uniform +-10 degrees at random (facenet)\n"
@@ -102,7 +104,7 @@ int cmd_train(int argc, char **argv) {
     fn_train_options o;
     fn_train_options_default(&o, mode);
     printer pr = {0, 0, isatty(2)};
-    const char *opt = NULL, *depth = NULL, *stdz = NULL, *lfw_dir = NULL, *lfw_pairs = NULL;
+    const char *opt = NULL, *depth = NULL, *stdz = NULL, *fit = NULL, *lfw_dir = NULL, *lfw_pairs = NULL;
     int seed = (int)o.seed, err = 0, random_rotate = 0;
     float rotate_deg = 10;
     for (int i = 2; i < argc; i++) {
@@ -118,6 +120,7 @@ int cmd_train(int argc, char **argv) {
             cli_opt_str(argc, argv, &i, "--learning-rate-schedule-file", &o.learning_rate_schedule, &err) ||
             cli_opt_str(argc, argv, &i, "--depth", &depth, &err) ||
             cli_opt_str(argc, argv, &i, "--standardize", &stdz, &err) ||
+            cli_opt_str(argc, argv, &i, "--image-fit", &fit, &err) ||
             cli_opt_int(argc, argv, &i, "--people-per-batch", &o.people_per_batch, &err) ||
             cli_opt_int(argc, argv, &i, "--images-per-person", &o.images_per_person, &err) ||
             cli_opt_int(argc, argv, &i, "--batch-size", &o.batch_size, &err) ||
@@ -171,6 +174,11 @@ int cmd_train(int argc, char **argv) {
     }
     if (depth && sscanf(depth, "%d,%d,%d", &o.net.depth[0], &o.net.depth[1], &o.net.depth[2]) != 3)
         return cli_error(cmd, "--depth wants three numbers A,B,C (e.g. 5,10,5), got '%s'", depth);
+    if (fit) {
+        if (!strcmp(fit, "crop")) o.image_fit = FN_FIT_CROP;
+        else if (!strcmp(fit, "stretch")) o.image_fit = FN_FIT_STRETCH;
+        else return cli_error(cmd, "--image-fit crop or stretch, got '%s'", fit);
+    }
     if (stdz) {
         if (!strcmp(stdz, "fixed")) o.standardize = FN_STD_FIXED;
         else if (!strcmp(stdz, "prewhiten")) o.standardize = FN_STD_PREWHITEN;

@@ -2,7 +2,7 @@
  * no augmentation = the centre crop, exactly; a flip mirrors it; the affine path at the
  * identity reproduces the crop; a rotation keeps the centre pixel and turns a horizontal
  * edge by the drawn angle; brightness/contrast stay in range; the same seed gives the
- * same image. A synthetic image with known pixels makes every expectation exact. */
+ * same image; a stretch keeps the whole frame. A synthetic image with known pixels makes every expectation exact. */
 #include "test_util.h"
 #include "train/train.h"
 
@@ -26,7 +26,7 @@ int main(void) {
     float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
 
     /* 1. no augmentation: the centre crop, bit-exact */
-    CHECK(fn_train_prepare_image(&im, S, NULL, FN_STD_FIXED, NULL, a) == FN_OK);
+    CHECK(fn_train_prepare_image(&im, S, FN_FIT_CROP, NULL, FN_STD_FIXED, NULL, a) == FN_OK);
     double err = 0;
     for (int y = 0; y < S; y++)
         for (int x = 0; x < S; x++)
@@ -39,7 +39,7 @@ int main(void) {
     int seen_plain = 0, seen_mirror = 0;
     fn_rng rng = {7};
     for (int t = 0; t < 16; t++) {
-        CHECK(fn_train_prepare_image(&im, S, &flip, FN_STD_FIXED, &rng, b) == FN_OK);
+        CHECK(fn_train_prepare_image(&im, S, FN_FIT_CROP, &flip, FN_STD_FIXED, &rng, b) == FN_OK);
         int plain = 1, mirror = 1;
         for (int y = 0; y < S; y++)
             for (int x = 0; x < S; x++)
@@ -56,7 +56,7 @@ int main(void) {
 
     /* 3. the affine path at (almost) the identity samples the crop at whole pixels */
     fn_augment ident = {.scale = 1e-7f};
-    CHECK(fn_train_prepare_image(&im, S, &ident, FN_STD_FIXED, &rng, b) == FN_OK);
+    CHECK(fn_train_prepare_image(&im, S, FN_FIT_CROP, &ident, FN_STD_FIXED, &rng, b) == FN_OK);
     err = 0;
     for (size_t i = 0; i < n; i++) err = fmax(err, fabs(b[i] - a[i]));
     printf("affine identity: max error %g (tolerance 1e-4)\n", err);
@@ -66,8 +66,8 @@ int main(void) {
      * repeats the image. Measure the angle from where the edge crosses two columns. */
     fn_augment rot = {.rotate_deg = 20};
     fn_rng r1 = {99}, r2 = {99};
-    CHECK(fn_train_prepare_image(&im, S, &rot, FN_STD_FIXED, &r1, a) == FN_OK);
-    CHECK(fn_train_prepare_image(&im, S, &rot, FN_STD_FIXED, &r2, b) == FN_OK);
+    CHECK(fn_train_prepare_image(&im, S, FN_FIT_CROP, &rot, FN_STD_FIXED, &r1, a) == FN_OK);
+    CHECK(fn_train_prepare_image(&im, S, FN_FIT_CROP, &rot, FN_STD_FIXED, &r2, b) == FN_OK);
     CHECK(memcmp(a, b, sizeof(float) * n) == 0);
     int c0 = S / 2;
     CHECK(fabsf(a[((size_t)c0 * S + c0) * 3] - centre_value(&im, c0, c0, 0)) < 1e-4f);
@@ -94,11 +94,11 @@ int main(void) {
     /* 5. photometric jitter keeps pixels in [0, 255] and moves the mean by at most b */
     fn_augment photo = {.brightness = 0.2f, .contrast = 0.5f};
     double mean0 = 0;
-    CHECK(fn_train_prepare_image(&im, S, NULL, FN_STD_FIXED, NULL, a) == FN_OK);
+    CHECK(fn_train_prepare_image(&im, S, FN_FIT_CROP, NULL, FN_STD_FIXED, NULL, a) == FN_OK);
     for (size_t i = 0; i < n; i++) mean0 += a[i] / n;
     int moved = 0;
     for (int t = 0; t < 8; t++) {
-        CHECK(fn_train_prepare_image(&im, S, &photo, FN_STD_FIXED, &rng, b) == FN_OK);
+        CHECK(fn_train_prepare_image(&im, S, FN_FIT_CROP, &photo, FN_STD_FIXED, &rng, b) == FN_OK);
         double mean = 0, lo = 1e9, hi = -1e9;
         for (size_t i = 0; i < n; i++) { mean += b[i] / n; lo = fmin(lo, b[i]); hi = fmax(hi, b[i]); }
         CHECK(lo >= -127.5 / 128 - 1e-6 && hi <= 127.5 / 128 + 1e-6);
@@ -106,6 +106,21 @@ int main(void) {
         moved += fabs(mean - mean0) > 1e-3;
     }
     CHECK(moved > 0);
+
+    /* 6. stretch: the whole frame resized to the square, nothing cropped */
+    fn_image sq = {0};
+    CHECK(fn_image_resize(&im, S, S, &sq) == FN_OK);
+    CHECK(fn_train_prepare_image(&im, S, FN_FIT_STRETCH, NULL, FN_STD_FIXED, NULL, a) == FN_OK);
+    err = 0;
+    for (size_t i = 0; i < n; i++) err = fmax(err, fabs(a[i] - (sq.rgb[i] - 127.5f) / 128.0f));
+    printf("stretch == resize to %dx%d: max error %g\n", S, S, err);
+    CHECK(err == 0);
+    int lw, lh;
+    fn_train_load_geometry(92, 112, 96, FN_FIT_CROP, NULL, &lw, &lh);
+    CHECK(lw == 96 && lh == 116);
+    fn_train_load_geometry(92, 112, 96, FN_FIT_STRETCH, &(fn_augment){.random_crop = 1}, &lw, &lh);
+    CHECK(lw == 109 && lh == 109);
+    fn_image_free(&sq);
 
     free(a); free(b); free(im.rgb);
     return tu_finish("test_train_augment");

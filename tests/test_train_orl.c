@@ -95,7 +95,7 @@ static float fixed_triplet_loss(const char *model_path) {
                 snprintf(path, sizeof path, "%s/data/orl/s%d/%d.pgm", FN_SHARED_DIR, k == 2 ? t % 30 + 2 : t + 1, k == 1 ? 2 : 1);
                 fn_image img;
                 ok = fn_image_load(path, 1, &img) == FN_OK &&
-                     fn_train_prepare_image(&img, S, NULL, FN_STD_FIXED, NULL, x + (size_t)(3 * t + k) * S * S * 3) == FN_OK;
+                     fn_train_prepare_image(&img, S, FN_FIT_CROP, NULL, FN_STD_FIXED, NULL, x + (size_t)(3 * t + k) * S * S * 3) == FN_OK;
                 if (ok) fn_image_free(&img);
             }
         if (ok && !fn_trainnet_forward(net, x, 3 * T, 0, NULL))

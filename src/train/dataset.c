@@ -220,9 +220,14 @@ float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n
     return (float)(acc_sum / folds);
 }
 
-int fn_augment_load_size(const fn_augment *aug, int size) {
+void fn_train_load_geometry(int w, int h, int size, fn_image_fit fit, const fn_augment *aug, int *lw, int *lh) {
     /* facenet trains on 182 px aligned faces cropped to 160 at random: the same ratio */
-    return aug && aug->random_crop ? (int)(size * 182.0 / 160.0 + 0.5) : size;
+    int load = aug && aug->random_crop ? (int)(size * 182.0 / 160.0 + 0.5) : size;
+    if (fit == FN_FIT_STRETCH || w <= 0 || h <= 0) { *lw = *lh = load; return; }
+    int shorter = w < h ? w : h;
+    *lw = (int)((long)w * load / shorter); *lh = (int)((long)h * load / shorter);
+    if (*lw < load) *lw = load;
+    if (*lh < load) *lh = load;
 }
 
 /* bilinear sample with the edge replicated (rotated / zoomed views reach past the border) */
@@ -240,19 +245,16 @@ static void sample_bilinear(const fn_image *im, float sx, float sy, float *o) {
         o[k] = (a[k] * (1 - fx) + b[k] * fx) * (1 - fy) + (c[k] * (1 - fx) + d[k] * fx) * fy;
 }
 
-fn_status fn_train_prepare_image(const fn_image *img, int size, const fn_augment *aug,
+fn_status fn_train_prepare_image(const fn_image *img, int size, fn_image_fit fit, const fn_augment *aug,
                                  fn_standardize std, fn_rng *rng, float *out) {
     static const fn_augment none = {0};
     if (!aug || !rng) aug = &none;
-    int load = fn_augment_load_size(aug, size);
+    int lw, lh;
+    fn_train_load_geometry(img->w, img->h, size, fit, aug, &lw, &lh);
     fn_image tmp = {0};
     const fn_image *src = img;
-    int shorter = img->w < img->h ? img->w : img->h;
-    if (shorter != load) {
-        int w = (int)((long)img->w * load / shorter), h = (int)((long)img->h * load / shorter);
-        if (w < load) w = load;
-        if (h < load) h = load;
-        FN_TRY(fn_image_resize(img, w, h, &tmp));
+    if (img->w != lw || img->h != lh) {
+        FN_TRY(fn_image_resize(img, lw, lh, &tmp));
         src = &tmp;
     }
     /* every augmented image takes the same seven draws whatever is enabled, so turning

@@ -10,6 +10,12 @@
 
 typedef enum { FN_TRAIN_TRIPLET = 0, FN_TRAIN_SOFTMAX = 1 } fn_train_mode;
 
+/* How a non-square image becomes the square network input: facenet's centre crop of the
+ * shorter side (aligned 182 px faces are square already), or a stretch that keeps the whole
+ * frame (ORL's 92x112 faces lose chin and hair to a square crop: raw-pixel verification
+ * falls from 0.87 to 0.82). */
+typedef enum { FN_FIT_CROP = 0, FN_FIT_STRETCH = 1 } fn_image_fit;
+
 /* Training-time augmentation. facenet's flags: random_crop (crop `size` from the image
  * scaled to size*182/160), random_flip, random_rotate (uniform +-10 degrees there; the
  * angle is a parameter here). The zoom and the photometric jitter go beyond facenet:
@@ -49,6 +55,7 @@ typedef struct {
     float weight_decay;        /* 0 */
     float moving_average_decay;/* 0.9999 */
     fn_augment augment;
+    fn_image_fit image_fit;    /* FN_FIT_CROP */
     fn_standardize standardize;
     uint64_t seed;             /* 666 */
     int max_steps;             /* stop after this many steps in total (0 = no limit; tests) */
@@ -111,9 +118,11 @@ int fn_select_triplets_capacity(const int *num_per_class, int n_classes);
  * 10-fold cross-validated accuracy (facenet's calculate_roc). */
 float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold);
 
-/* Image to float: resize (shorter side = fn_augment_load_size), take a size x size view
- * (centre crop without augmentation; aug or rng NULL = none), standardise. */
-int fn_augment_load_size(const fn_augment *aug, int size);
-fn_status fn_train_prepare_image(const fn_image *img, int size, const fn_augment *aug,
+/* The size a w x h image is resized to before the size x size view is taken: the shorter
+ * side to size (or size*182/160 with random_crop), or both sides with FN_FIT_STRETCH. */
+void fn_train_load_geometry(int w, int h, int size, fn_image_fit fit, const fn_augment *aug, int *lw, int *lh);
+/* Image to float: resize (fn_train_load_geometry), take a size x size view (centre crop
+ * without augmentation; aug or rng NULL = none), standardise. */
+fn_status fn_train_prepare_image(const fn_image *img, int size, fn_image_fit fit, const fn_augment *aug,
                                  fn_standardize std, fn_rng *rng, float *out);
 #endif

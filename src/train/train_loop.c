@@ -38,6 +38,7 @@ typedef struct {
     fn_image *cache;      /* decoded + resized images (loader thread only) */
     int size;
     fn_augment aug;       /* all zero for evaluation */
+    fn_image_fit fit;
     fn_standardize std;
 } image_source;
 
@@ -48,18 +49,15 @@ static fn_status load_image(image_source *src, int cls, int img, fn_rng *rng, fl
         fn_image raw;
         FN_TRY(fn_image_load(src->ds->cls[cls].paths[img], 1, &raw));
         /* cache at the load size so each use only crops, flips and standardises */
-        int load = fn_augment_load_size(&src->aug, src->size);
-        int shorter = raw.w < raw.h ? raw.w : raw.h;
-        if (shorter != load) {
-            int w = (int)((long)raw.w * load / shorter), h = (int)((long)raw.h * load / shorter);
-            if (w < load) w = load;
-            if (h < load) h = load;
-            fn_status s = fn_image_resize(&raw, w, h, im);
+        int lw, lh;
+        fn_train_load_geometry(raw.w, raw.h, src->size, src->fit, &src->aug, &lw, &lh);
+        if (raw.w != lw || raw.h != lh) {
+            fn_status s = fn_image_resize(&raw, lw, lh, im);
             fn_image_free(&raw);
             FN_TRY(s);
         } else *im = raw;
     }
-    return fn_train_prepare_image(im, src->size, &src->aug, src->std, rng, out);
+    return fn_train_prepare_image(im, src->size, src->fit, &src->aug, src->std, rng, out);
 }
 
 /* One sample of images: triplet mode = sample_people; softmax mode = next batch. */
@@ -267,11 +265,12 @@ static fn_status export_model(trainer *t) {
     char *meta = NULL, path[4096];
     fn_status s = fn_trainnet_export(t->net, t->ema, &ts, &meta);
     if (!s) {
-        /* add the standardisation the model was trained with */
+        /* add the input preparation the model was trained with */
         char full[640];
         size_t L = strlen(meta);
-        snprintf(full, sizeof full, "%.*s,\"standardize\":\"%s\",\"trained_by\":\"facenet-c train %s\"}", (int)(L - 1), meta,
-                 t->o->standardize == FN_STD_PREWHITEN ? "prewhiten" : "fixed",
+        snprintf(full, sizeof full, "%.*s,\"standardize\":\"%s\",\"image_fit\":\"%s\",\"trained_by\":\"facenet-c train %s\"}",
+                 (int)(L - 1), meta, t->o->standardize == FN_STD_PREWHITEN ? "prewhiten" : "fixed",
+                 t->o->image_fit == FN_FIT_STRETCH ? "stretch" : "crop",
                  t->o->mode == FN_TRAIN_TRIPLET ? "triplet" : "softmax");
         path_in(path, sizeof path, t->o->models_dir, "model.safetensors");
         s = fn_safetensors_save(path, &ts, full);
@@ -482,6 +481,7 @@ static fn_status make_source(image_source *src, const fn_train_dataset *ds, cons
     src->ds = ds;
     src->size = o->net.image_size;
     if (augment) src->aug = o->augment;
+    src->fit = o->image_fit;
     src->std = o->standardize;
     src->offset = malloc(sizeof(int) * (ds->n + 1));
     if (!src->offset) return fn_fail(FN_ERR_NOMEM, "out of memory");
