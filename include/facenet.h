@@ -151,7 +151,10 @@ typedef struct fn_model fn_model;
 typedef enum { FN_STD_FIXED = 0, FN_STD_PREWHITEN = 1 } fn_standardize;
 
 /* Opens a .safetensors model; the architecture (Inception-ResNet-v1 or dlib ResNet) is
- * recognised from its tensor names. */
+ * recognised from its tensor names. Inception-ResNet-v1 loads at any depth and width (the
+ * blocks are counted from the names, channels read from the shapes), with the input size
+ * and standardisation of the metadata keys image_size and standardize when present (what
+ * `facenet train` exports), else 160 and fixed. */
 fn_status fn_model_open(const char *path, fn_model **out);
 void fn_model_close(fn_model *m);
 int fn_model_dim(const fn_model *m);
@@ -340,8 +343,8 @@ fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,
 /* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
  * driven by `facenet train triplet|softmax` (cli/cmd_train.c) over the internal API of
  * src/train/train.h (fn_train, fn_train_options). It exports MODELS/model.safetensors in
- * facenet-pytorch's names, which fn_model_open loads (full depth and width; reduced
- * networks carry depth/width/image_size/dim in the safetensors metadata). */
+ * facenet-pytorch's names, which fn_model_open loads, reduced networks included (the
+ * safetensors metadata carries depth, width, image_size, dim and standardize). */
 
 #ifdef __cplusplus
 }
