@@ -72,6 +72,27 @@ int cli_parse_thresholds(const char *v, float t[3]) {
 
 int cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
 
+void cli_print_distance_matrix(const float *dist, int n) {
+    printf("\nDistance matrix\n    ");
+    for (int j = 0; j < n; j++) printf("    %1d     ", j);
+    printf("\n");
+    for (int i = 0; i < n; i++) {
+        printf("%1d  ", i);
+        for (int j = 0; j < n; j++) printf("  %1.4f  ", (double)dist[(size_t)i * n + j]);
+        printf("\n");
+    }
+}
+
+void cli_print_distance_matrix_json(const float *dist, int n) {
+    printf("[");
+    for (int i = 0; i < n; i++) {
+        printf("%s[", i ? "," : "");
+        for (int j = 0; j < n; j++) printf("%s%.6f", j ? "," : "", (double)dist[(size_t)i * n + j]);
+        printf("]");
+    }
+    printf("]");
+}
+
 static int exists(const char *p) { struct stat st; return stat(p, &st) == 0; }
 
 static char *find_in_models(const char *const *names) {

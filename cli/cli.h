@@ -22,6 +22,12 @@ int cli_flag(char **argv, int i, const char *name);
 /* "a,b,c" → the three MTCNN score thresholds, each in [0,1]; returns 0 when malformed. */
 int cli_parse_thresholds(const char *v, float t[3]);
 
+/* compare.py's output: "Distance matrix" and the n x n Euclidean distances (row-major)
+ * in its column layout, on stdout. */
+void cli_print_distance_matrix(const float *dist, int n);
+/* The same matrix as a JSON array of rows, on stdout. */
+void cli_print_distance_matrix_json(const float *dist, int n);
+
 /* Default model locations: $FACENET_MODELS, else ./models, else <exe dir>/../models.
  * Returns a malloc'd path of the first that exists, or NULL (and the message says how to get one). */
 char *cli_default_model(void);   /* the default embedding model (.safetensors) */

@@ -43,18 +43,15 @@ static void print_json(const char *model_path, const fn_model *m, char **paths, 
     printf("]}\n");
 }
 
-static void print_distances(char **paths, int n, const float *emb, int dim) {
+static int print_distances(char **paths, int n, const float *emb, int dim) {
+    float *dist = malloc(sizeof(float) * (size_t)n * n);
+    if (!dist) return cli_error("embed", "out of memory");
+    fn_distance_matrix(emb, n, dim, dist);
     printf("Images:\n");
     for (int i = 0; i < n; i++) printf("%d: %s\n", i, paths[i]);
-    printf("\nDistance matrix\n    ");
-    for (int j = 0; j < n; j++) printf("    %1d     ", j);
-    printf("\n");
-    for (int i = 0; i < n; i++) {
-        printf("%1d  ", i);
-        for (int j = 0; j < n; j++)
-            printf("  %1.4f  ", sqrt(fn_distance_sq(emb + (size_t)i * dim, emb + (size_t)j * dim, dim)));
-        printf("\n");
-    }
+    cli_print_distance_matrix(dist, n);
+    free(dist);
+    return 0;
 }
 
 /* "path: reason" once, whether or not the library already named the file */
@@ -134,7 +131,7 @@ int cmd_embed(int argc, char **argv) {
 
     if (out_path && (s = fn_npy_save_f32(out_path, emb, n, dim))) { cli_status_error(cmd, s); goto done; }
     if (json) print_json(model_path, m, paths, n, emb);
-    if (!json && !out_path) print_distances(paths, n, emb, dim);
+    if (!json && !out_path && print_distances(paths, n, emb, dim)) goto done;
     rc = 0;
 done:
     free(crops);

@@ -48,10 +48,10 @@ int main(void) {
     CHECK_MSG(ok, "a triplet breaks facenet's rule (same class a/p, other class n, |a-n|^2 - |a-p|^2 < alpha, each pair once)");
 
     /* sample_people: whole classes in random order, at most images_per_person each */
-    fn_train_dataset ds = {0};
-    ds.n = 5;
-    ds.cls = calloc(5, sizeof(fn_train_class));
-    for (int i = 0; i < 5; i++) ds.cls[i].n = num[i];
+    fn_dataset ds = {0};
+    ds.n_classes = 5;
+    ds.classes = calloc(5, sizeof(fn_dataset_class));
+    for (int i = 0; i < 5; i++) ds.classes[i].n_paths = num[i];
     fn_sample_ref refs[12];
     int npc[12], ncls;
     int got = fn_sample_people(&ds, 3, 4, &r, refs, npc, &ncls);
@@ -61,7 +61,7 @@ int main(void) {
     printf("sample_people(3 x 4): %d images in %d classes\n", got, ncls);
     CHECK(got == 12 && sum == 12 && okp);
     for (int i = 0; i < ncls; i++) CHECK(npc[i] <= 4);
-    free(ds.cls);
+    free(ds.classes);
 
     /* learning rates */
     CHECK(fabsf(fn_lr_exponential(0.1f, 250, 100, 0.5f) - 0.025f) < 1e-7f);

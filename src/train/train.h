@@ -12,7 +12,7 @@ typedef enum { FN_TRAIN_TRIPLET = 0, FN_TRAIN_SOFTMAX = 1 } fn_train_mode;
 
 typedef struct {
     fn_train_mode mode;
-    const char *data_dir;          /* class sub-folders of images (facenet get_dataset) */
+    const char *data_dir;          /* class sub-folders of images (facenet get_dataset, fn_dataset_load) */
     const char *models_dir;        /* checkpoint, exported model, logs, plot */
     const char *val_dir;           /* optional: held-out people, verification after each epoch */
     const char *pretrained_model;  /* optional .safetensors to start from */
@@ -74,16 +74,10 @@ typedef struct {
 fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb);
 
 /* ---------------------------------------------------------------- pieces (tested alone) */
-typedef struct { char *name; char **paths; int n; } fn_train_class;
-typedef struct { fn_train_class *cls; int n; } fn_train_dataset;
-/* facenet get_dataset: sorted sub-folders, sorted image files (jpg/png/pgm/ppm/bmp/gif). */
-fn_status fn_train_dataset_load(const char *dir, fn_train_dataset *ds);
-void fn_train_dataset_free(fn_train_dataset *ds);
-
 /* facenet sample_people: classes in random order, up to images_per_person random images
  * each, until people_per_batch * images_per_person images. idx: (class, image) pairs. */
 typedef struct { int cls, img; } fn_sample_ref;
-int fn_sample_people(const fn_train_dataset *ds, int people_per_batch, int images_per_person,
+int fn_sample_people(const fn_dataset *ds, int people_per_batch, int images_per_person,
                      fn_rng *rng, fn_sample_ref *out, int *num_per_class, int *n_classes);
 
 /* facenet select_triplets: for each anchor-positive pair of a class, a random negative

@@ -33,7 +33,7 @@ void fn_train_options_default(fn_train_options *o, fn_train_mode mode) {
 
 /* ---------------------------------------------------------------- image loading */
 typedef struct {
-    const fn_train_dataset *ds;
+    const fn_dataset *ds;
     int *offset;          /* first global image index of each class */
     fn_image *cache;      /* decoded + resized images (loader thread only) */
     int size, random_crop, random_flip;
@@ -45,7 +45,7 @@ static fn_status load_image(image_source *src, int cls, int img, fn_rng *rng, fl
     fn_image *im = &src->cache[g];
     if (!im->rgb) {
         fn_image raw;
-        FN_TRY(fn_image_load(src->ds->cls[cls].paths[img], 1, &raw));
+        FN_TRY(fn_image_load(src->ds->classes[cls].paths[img], 1, &raw));
         /* cache at the load size so each use only crops, flips and standardises */
         int load = src->random_crop ? (int)(src->size * 182.0 / 160.0 + 0.5) : src->size;
         int shorter = raw.w < raw.h ? raw.w : raw.h;
@@ -283,9 +283,9 @@ static fn_status export_model(trainer *t) {
 /* ---------------------------------------------------------------- evaluation */
 /* embeddings of every image of ds with the averaged weights, inference-mode BN */
 static fn_status embed_dataset(trainer *t, image_source *src, float **emb_out, int **labels_out, int *n_out) {
-    const fn_train_dataset *ds = src->ds;
+    const fn_dataset *ds = src->ds;
     int n = 0;
-    for (int c = 0; c < ds->n; c++) n += ds->cls[c].n;
+    for (int c = 0; c < ds->n_classes; c++) n += ds->classes[c].n_paths;
     const int S = t->net->cfg.image_size, dim = t->net->cfg.dim, B = t->o->batch_size;
     float *emb = malloc(sizeof(float) * (size_t)n * dim), *x = fn_malloc(sizeof(float) * (size_t)B * S * S * 3);
     int *labels = malloc(sizeof(int) * (n ? n : 1));
@@ -297,7 +297,7 @@ static fn_status embed_dataset(trainer *t, image_source *src, float **emb_out, i
     while (k < n && !s) {
         int nb = 0;
         for (; nb < B && k + nb < n && !s; nb++) {
-            while (i >= ds->cls[c].n) { c++; i = 0; }
+            while (i >= ds->classes[c].n_paths) { c++; i = 0; }
             labels[k + nb] = c;
             s = load_image(src, c, i++, NULL, x + (size_t)nb * S * S * 3);
         }
@@ -476,25 +476,32 @@ static fn_status check_options(const fn_train_options *o) {
     return FN_OK;
 }
 
-static fn_status make_source(image_source *src, const fn_train_dataset *ds, const fn_train_options *o, int augment) {
+static fn_status make_source(image_source *src, const fn_dataset *ds, const fn_train_options *o, int augment) {
     memset(src, 0, sizeof *src);
     src->ds = ds;
     src->size = o->net.image_size;
     src->random_crop = augment && o->random_crop;
     src->random_flip = augment && o->random_flip;
     src->std = o->standardize;
-    src->offset = malloc(sizeof(int) * (ds->n + 1));
+    src->offset = malloc(sizeof(int) * (ds->n_classes + 1));
     if (!src->offset) return fn_fail(FN_ERR_NOMEM, "out of memory");
     int n = 0;
-    for (int c = 0; c < ds->n; c++) { src->offset[c] = n; n += ds->cls[c].n; }
-    src->offset[ds->n] = n;
+    for (int c = 0; c < ds->n_classes; c++) { src->offset[c] = n; n += ds->classes[c].n_paths; }
+    src->offset[ds->n_classes] = n;
     src->cache = calloc(n ? n : 1, sizeof(fn_image));
     if (!src->cache) return fn_fail(FN_ERR_NOMEM, "out of memory");
     return FN_OK;
 }
 
+/* fn_dataset_load keeps an empty folder list: training needs at least one class */
+static fn_status load_classes(const char *dir, fn_dataset *ds) {
+    FN_TRY(fn_dataset_load(dir, ds));
+    if (ds->n_classes == 0) return fn_fail(FN_ERR_ARG, "%s: no class folders (expected DIR/person/image.jpg)", dir);
+    return FN_OK;
+}
+
 static void free_source(image_source *src) {
-    if (src->cache) for (int i = 0; i < src->offset[src->ds->n]; i++) fn_image_free(&src->cache[i]);
+    if (src->cache) for (int i = 0; i < src->offset[src->ds->n_classes]; i++) fn_image_free(&src->cache[i]);
     free(src->cache); free(src->offset);
 }
 
@@ -504,39 +511,39 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
     trainer T, *t = &T;
     memset(t, 0, sizeof T);
     t->o = o; t->cb = cb; t->epoch = 1; t->t0 = fn_now();
-    fn_train_dataset ds = {0}, vds = {0};
+    fn_dataset ds = {0}, vds = {0};
     image_source src = {0}, vsrc = {0};
     sample_buf bufs[2] = {{0}};
     loader L = {0};
     fn_tensor_set pre;
     fn_tensor_set_init(&pre);
     fn_trainnet_config cfg = o->net;
-    fn_status s = fn_train_dataset_load(o->data_dir, &ds);
+    fn_status s = load_classes(o->data_dir, &ds);
     /* softmax: drop small classes, split images into train / validation */
     fn_sample_ref *train_refs = NULL;
     int n_train = 0;
     if (!s && o->mode == FN_TRAIN_SOFTMAX) {
         int total = 0;
-        for (int c = 0; c < ds.n; c++) total += ds.cls[c].n;
+        for (int c = 0; c < ds.n_classes; c++) total += ds.classes[c].n_paths;
         train_refs = malloc(sizeof(fn_sample_ref) * (total ? total : 1));
         if (!train_refs) s = fn_fail(FN_ERR_NOMEM, "out of memory");
         fn_rng split = {stream_seed(o->seed, 4, 0)};
-        for (int c = 0; !s && c < ds.n; c++) {
-            if (ds.cls[c].n < o->min_nrof_images_per_class || ds.cls[c].n == 0) continue;
+        for (int c = 0; !s && c < ds.n_classes; c++) {
+            if (ds.classes[c].n_paths < o->min_nrof_images_per_class || ds.classes[c].n_paths == 0) continue;
             /* facenet split_dataset SPLIT_IMAGES: shuffle, keep the first (1 - ratio) */
-            int *idx = malloc(sizeof(int) * ds.cls[c].n);
+            int *idx = malloc(sizeof(int) * ds.classes[c].n_paths);
             FN_ASSERT(idx);
-            for (int i = 0; i < ds.cls[c].n; i++) idx[i] = i;
-            for (int i = ds.cls[c].n - 1; i > 0; i--) { int j = (int)(fn_rng_next(&split) % (uint64_t)(i + 1)); int x = idx[i]; idx[i] = idx[j]; idx[j] = x; }
-            int keep = (int)floor(ds.cls[c].n * (1.0 - o->validation_set_split_ratio));
+            for (int i = 0; i < ds.classes[c].n_paths; i++) idx[i] = i;
+            for (int i = ds.classes[c].n_paths - 1; i > 0; i--) { int j = (int)(fn_rng_next(&split) % (uint64_t)(i + 1)); int x = idx[i]; idx[i] = idx[j]; idx[j] = x; }
+            int keep = (int)floor(ds.classes[c].n_paths * (1.0 - o->validation_set_split_ratio));
             if (keep < 1) keep = 1;
             for (int i = 0; i < keep; i++) train_refs[n_train++] = (fn_sample_ref){c, idx[i]};
             free(idx);
         }
-        t->K = ds.n;
+        t->K = ds.n_classes;
         if (!s && n_train == 0) s = fn_fail(FN_ERR_ARG, "%s: no class has at least %d images", o->data_dir, o->min_nrof_images_per_class);
     }
-    if (!s && o->val_dir) s = fn_train_dataset_load(o->val_dir, &vds);
+    if (!s && o->val_dir) s = load_classes(o->val_dir, &vds);
     if (!s && o->pretrained_model) {
         s = fn_safetensors_load(o->pretrained_model, &pre);
         if (!s) s = fn_tensor_set_to_f32(&pre);
@@ -715,8 +722,8 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
     for (int i = 0; i < 2; i++) sample_free(&bufs[i]);
     free_source(&src);
     if (o->val_dir) free_source(&vsrc);
-    fn_train_dataset_free(&ds);
-    fn_train_dataset_free(&vds);
+    fn_dataset_free(&ds);
+    fn_dataset_free(&vds);
     fn_optimizer_free(&t->opt);
     fn_optimizer_free(&t->head_opt);
     free(t->ema); free(t->head); free(t->head_g); free(t->centers);
