@@ -131,3 +131,12 @@ char *cli_default_mtcnn(void) {
 const char *cli_models_hint(void) {
     return "no model found in $FACENET_MODELS, ./models or next to the binary; run scripts/get-models.sh (or pass --model)";
 }
+
+char *cli_default_lfw_pairs(const char *lfw_dir) {
+    char p[4200];
+    snprintf(p, sizeof p, "%.4000s/pairs.txt", lfw_dir);
+    if (exists(p)) return strdup(p);
+    snprintf(p, sizeof p, "%.4000s/../pairs.txt", lfw_dir);
+    if (exists(p)) return strdup(p);
+    return NULL;
+}

@@ -33,6 +33,8 @@ void cli_print_distance_matrix_json(const float *dist, int n);
 char *cli_default_model(void);   /* the default embedding model (.safetensors) */
 char *cli_default_mtcnn(void);   /* the MTCNN weights folder or file */
 const char *cli_models_hint(void);
+/* LFW_DIR/pairs.txt, else LFW_DIR/../pairs.txt (malloc'd), or NULL when neither exists. */
+char *cli_default_lfw_pairs(const char *lfw_dir);
 
 /* Subcommands: int cmd_NAME(int argc, char **argv) where argv[0] is the subcommand name. */
 #define FN_CLI_COMMANDS(X) \

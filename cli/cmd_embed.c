@@ -62,14 +62,9 @@ static int image_error(const char *cmd, const char *path) {
 
 /* Loads path into *crop at size x size (resizing with a note when needed). */
 static int load_crop(const char *cmd, const char *path, int size, fn_image *crop) {
-    fn_image img;
-    fn_status s = fn_image_load(path, 1, &img);
-    if (s) return image_error(cmd, path);
-    if (img.w == size && img.h == size) { *crop = img; return 0; }
-    fprintf(stderr, "facenet %s: note: %s is %dx%d, resized to %dx%d\n", cmd, path, img.w, img.h, size, size);
-    s = fn_image_resize(&img, size, size, crop);
-    fn_image_free(&img);
-    if (s) return image_error(cmd, path);
+    int resized;
+    if (fn_load_aligned_crop(path, size, crop, &resized)) return image_error(cmd, path);
+    if (resized) fprintf(stderr, "facenet %s: note: %s was resized to %dx%d\n", cmd, path, size, size);
     return 0;
 }
 
