@@ -12,10 +12,15 @@ static void usage(FILE *f) {
         "(train_softmax.py). DIR holds one sub-folder of images per person. Writes\n"
         "MODELS/checkpoint.safetensors (every epoch), MODELS/model.safetensors (averaged\n"
         "weights, facenet-pytorch names: usable by every command), train_log.csv,\n"
-        "epochs.csv and training.png.\n"
+        "epochs.csv (loss and every evaluation per epoch) and training.png (their curves).\n"
         "\n"
         "data and evaluation:\n"
         "  --val-dir DIR                 held-out people: 10-fold pair verification after each epoch\n"
+        "  --lfw-dir DIR                 LFW check after each epoch with facenet's protocol (as\n"
+        "                                `facenet validate --is-aligned`): DIR holds aligned crops\n"
+        "                                NAME/NAME_0001.png|jpg, resized to --image-size\n"
+        "  --lfw-pairs FILE              its pairs file (default: DIR/pairs.txt, else DIR/../pairs.txt)\n"
+        "  --lfw-nrof-folds N            cross-validation folds: 10\n"
         "  --image-size N                160\n"
         "  --random-crop                 crop image-size from a 182/160 larger resize at random\n"
         "  --random-flip                 mirror at random\n"
@@ -34,8 +39,9 @@ static void usage(FILE *f) {
         "softmax:\n"
         "  --center-loss-factor F        0 (off)\n"
         "  --center-loss-alfa F          0.95\n"
-        "  --validation-set-split-ratio F  0\n"
-        "  --min-nrof-images-per-class N 0\n"
+        "  --validation-set-split-ratio F  hold out this share of each person's images; their\n"
+        "                                loss and accuracy are scored after each epoch: 0 (off)\n"
+        "  --min-nrof-images-per-class N people with fewer training images are left out: 0\n"
         "optimisation:\n"
         "  --batch-size N                90\n"
         "  --epoch-size N                steps per epoch: 1000\n"
@@ -69,16 +75,33 @@ static void on_step(void *ud, const fn_train_step_info *s) {
 static void on_epoch(void *ud, const fn_train_epoch_info *e) {
     printer *p = ud;
     if (p->json) {
-        printf("{\"epoch\":%d,\"global_step\":%lld,\"mean_loss\":%.6f,\"val_accuracy\":%.6f,\"val_threshold\":%.3f,\"seconds\":%.2f}\n",
+        printf("{\"epoch\":%d,\"global_step\":%lld,\"mean_loss\":%.6f,\"val_accuracy\":%.6f,\"val_threshold\":%.3f,"
+               "\"lfw_accuracy\":%.6f,\"lfw_accuracy_std\":%.6f,\"lfw_val\":%.6f,\"lfw_val_std\":%.6f,\"lfw_far\":%.6g,"
+               "\"lfw_auc\":%.6f,\"validation_loss\":%.6f,\"validation_xent\":%.6f,\"validation_accuracy\":%.6f,\"seconds\":%.2f}\n",
                e->epoch, (long long)e->global_step, e->mean_loss == e->mean_loss ? e->mean_loss : -1, e->val_accuracy,
-               e->val_threshold, e->seconds);
-    } else if (e->epoch == 0) {
-        printf("before training: held-out accuracy %.4f (threshold %.2f)\n", e->val_accuracy, e->val_threshold);
-    } else {
-        printf("epoch %d: step %lld, mean loss %.4f", e->epoch, (long long)e->global_step, e->mean_loss);
-        if (e->val_accuracy >= 0) printf(", held-out accuracy %.4f (threshold %.2f)", e->val_accuracy, e->val_threshold);
-        printf(", %.1f s\n", e->seconds);
+               e->val_threshold, e->lfw_accuracy, e->lfw_accuracy_std, e->lfw_val, e->lfw_val_std,
+               isfinite(e->lfw_far) ? e->lfw_far : -1, e->lfw_auc, e->validation_loss, e->validation_xent,
+               e->validation_accuracy, e->seconds);
+        fflush(stdout);
+        return;
     }
+    if (e->epoch == 0) printf("before training:");
+    else printf("epoch %d: step %lld, mean loss %.4f", e->epoch, (long long)e->global_step, e->mean_loss);
+    const char *sep = e->epoch == 0 ? " " : ", ";
+    if (e->val_accuracy >= 0) { printf("%sheld-out accuracy %.4f (threshold %.2f)", sep, e->val_accuracy, e->val_threshold); sep = ", "; }
+    if (e->lfw_accuracy >= 0) {
+        /* facenet's lines: Accuracy: mean+-std, Validation rate: mean+-std @ FAR */
+        printf("%sLFW accuracy %.5f+-%.5f, VAL %.5f+-%.5f @ FAR=%.5f", sep, e->lfw_accuracy, e->lfw_accuracy_std,
+               e->lfw_val, e->lfw_val_std, e->lfw_far);
+        sep = ", ";
+    }
+    if (e->validation_accuracy >= 0) {
+        printf("%svalidation loss %.4f (xent %.4f), accuracy %.4f", sep, e->validation_loss, e->validation_xent,
+               e->validation_accuracy);
+        sep = ", ";
+    }
+    if (e->epoch > 0) printf(", %.1f s", e->seconds);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -123,6 +146,7 @@ int cmd_train(int argc, char **argv) {
             cli_opt_int(argc, argv, &i, "--max-steps", &o.max_steps, &err) ||
             cli_opt_int(argc, argv, &i, "--learning-rate-decay-epochs", &o.learning_rate_decay_epochs, &err) ||
             cli_opt_int(argc, argv, &i, "--min-nrof-images-per-class", &o.min_nrof_images_per_class, &err) ||
+            cli_opt_int(argc, argv, &i, "--lfw-nrof-folds", &o.lfw_nrof_folds, &err) ||
             cli_opt_int(argc, argv, &i, "--seed", &seed, &err) ||
             cli_opt_float(argc, argv, &i, "--alpha", &o.alpha, &err) ||
             cli_opt_float(argc, argv, &i, "--learning-rate", &o.learning_rate, &err) ||
@@ -146,8 +170,6 @@ int cmd_train(int argc, char **argv) {
         else return cli_error(cmd, "unknown option '%s' (see facenet train --help)", argv[i]);
     }
     if (!o.data_dir || !o.models_dir) return cli_error(cmd, "--data-dir and --models-dir are required");
-    if (lfw_dir || lfw_pairs)
-        return cli_error(cmd, "--lfw-dir/--lfw-pairs evaluation during training is not available yet; use --val-dir (held-out people) or run `facenet validate` on MODELS/model.safetensors");
     o.seed = (uint64_t)(unsigned)seed;
     if (opt) {
         int k = fn_optimizer_parse(opt);
@@ -161,8 +183,15 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(stdz, "prewhiten")) o.standardize = FN_STD_PREWHITEN;
         else return cli_error(cmd, "--standardize fixed or prewhiten, got '%s'", stdz);
     }
+    char *default_pairs = NULL;
+    if (lfw_pairs && !lfw_dir) return cli_error(cmd, "--lfw-pairs needs --lfw-dir (the folder of aligned LFW crops)");
+    if (lfw_dir && !lfw_pairs && !(lfw_pairs = default_pairs = cli_default_lfw_pairs(lfw_dir)))
+        return cli_error(cmd, "no pairs.txt in %s or its parent folder (use --lfw-pairs)", lfw_dir);
+    o.lfw_dir = lfw_dir;
+    o.lfw_pairs = lfw_pairs;
     fn_train_callbacks cb = {on_step, on_epoch, on_message, &pr};
     fn_status s = fn_train(&o, &cb);
+    free(default_pairs);
     if (s) return cli_status_error(cmd, s);
     if (!pr.json) printf("model: %s/model.safetensors\n", o.models_dir);
     return 0;

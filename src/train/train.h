@@ -15,6 +15,11 @@ typedef struct {
     const char *data_dir;          /* class sub-folders of images (facenet get_dataset, fn_dataset_load) */
     const char *models_dir;        /* checkpoint, exported model, logs, plot */
     const char *val_dir;           /* optional: held-out people, verification after each epoch */
+    /* optional: facenet's LFW check after each epoch (--lfw_dir, --lfw_pairs, --lfw_nrof_folds):
+     * aligned crops in LFW_DIR/NAME/NAME_0001.png|jpg (as `validate --is-aligned` reads
+     * them), resized to the image size, embedded with the averaged weights */
+    const char *lfw_dir, *lfw_pairs;
+    int lfw_nrof_folds;            /* 10 */
     const char *pretrained_model;  /* optional .safetensors to start from */
     int resume;                    /* continue from models_dir/checkpoint.safetensors */
     fn_trainnet_config net;
@@ -23,6 +28,9 @@ typedef struct {
     float alpha;                             /* 0.2 */
     /* softmax / center loss */
     float center_loss_factor, center_loss_alfa; /* 0, 0.95 */
+    /* facenet split_dataset(SPLIT_IMAGES): this share of each class's images is held out
+     * and scored after each epoch (loss, accuracy); classes whose training part has fewer
+     * than min_nrof_images_per_class images are left out */
     float validation_set_split_ratio;           /* 0 */
     int min_nrof_images_per_class;              /* 0 */
     /* common */
@@ -54,12 +62,17 @@ typedef struct {
 } fn_train_step_info;
 
 typedef struct {
-    int epoch;
+    int epoch;            /* 0: before training (when something is evaluated) */
     int64_t global_step;
     float mean_loss;
     float val_accuracy;   /* held-out verification accuracy (10-fold), -1 without val_dir */
     float val_threshold;
     double seconds;
+    /* LFW (facenet's protocol, fn_lfw_evaluate), -1 without lfw_dir */
+    float lfw_accuracy, lfw_accuracy_std, lfw_val, lfw_val_std, lfw_far, lfw_auc;
+    /* softmax validation split (facenet's validate()): mean total loss and cross-entropy
+     * of the held-out images and their accuracy; -1 without a split */
+    float validation_loss, validation_xent, validation_accuracy;
 } fn_train_epoch_info;
 
 typedef struct {
