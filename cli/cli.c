@@ -70,6 +70,13 @@ int cli_parse_thresholds(const char *v, float t[3]) {
     return *end == 0;
 }
 
+int cli_parse_standardize(const char *cmd, const char *v, fn_standardize *std) {
+    if (!strcmp(v, "fixed")) *std = FN_STD_FIXED;
+    else if (!strcmp(v, "prewhiten")) *std = FN_STD_PREWHITEN;
+    else return cli_error(cmd, "--standardize must be 'fixed' or 'prewhiten', not '%s'", v);
+    return 0;
+}
+
 int cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
 
 void cli_print_distance_matrix(const float *dist, int n) {

@@ -21,6 +21,8 @@ int cli_opt_float(int argc, char **argv, int *i, const char *name, float *val, i
 int cli_flag(char **argv, int i, const char *name);
 /* "a,b,c" → the three MTCNN score thresholds, each in [0,1]; returns 0 when malformed. */
 int cli_parse_thresholds(const char *v, float t[3]);
+/* --standardize: "fixed" or "prewhiten" into *std; otherwise prints the error and returns 1. */
+int cli_parse_standardize(const char *cmd, const char *v, fn_standardize *std);
 
 /* compare.py's output: "Distance matrix" and the n x n Euclidean distances (row-major)
  * in its column layout, on stdout. */

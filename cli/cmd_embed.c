@@ -95,11 +95,7 @@ int cmd_embed(int argc, char **argv) {
     if (n == 0) { usage(stderr); cli_error(cmd, "no images given"); goto done; }
     if (batch < 1 || batch > 4096) { cli_error(cmd, "--batch-size must be between 1 and 4096"); goto done; }
     fn_standardize std = FN_STD_FIXED;
-    if (std_arg) {
-        if (!strcmp(std_arg, "fixed")) std = FN_STD_FIXED;
-        else if (!strcmp(std_arg, "prewhiten")) std = FN_STD_PREWHITEN;
-        else { cli_error(cmd, "--standardize must be 'fixed' or 'prewhiten', not '%s'", std_arg); goto done; }
-    }
+    if (std_arg && cli_parse_standardize(cmd, std_arg, &std)) goto done;
 
     if (model_arg) model_path = strdup(model_arg);
     else if (!(model_path = cli_default_model())) { cli_error(cmd, "%s", cli_models_hint()); goto done; }

@@ -178,11 +178,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (depth && sscanf(depth, "%d,%d,%d", &o.net.depth[0], &o.net.depth[1], &o.net.depth[2]) != 3)
         return cli_error(cmd, "--depth wants three numbers A,B,C (e.g. 5,10,5), got '%s'", depth);
-    if (stdz) {
-        if (!strcmp(stdz, "fixed")) o.standardize = FN_STD_FIXED;
-        else if (!strcmp(stdz, "prewhiten")) o.standardize = FN_STD_PREWHITEN;
-        else return cli_error(cmd, "--standardize fixed or prewhiten, got '%s'", stdz);
-    }
+    if (stdz && cli_parse_standardize(cmd, stdz, &o.standardize)) return 1;
     char *default_pairs = NULL;
     if (lfw_pairs && !lfw_dir) return cli_error(cmd, "--lfw-pairs needs --lfw-dir (the folder of aligned LFW crops)");
     if (lfw_dir && !lfw_pairs && !(lfw_pairs = default_pairs = cli_default_lfw_pairs(lfw_dir)))

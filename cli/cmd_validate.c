@@ -314,11 +314,7 @@ int cmd_validate(int argc, char **argv) {
         else return cli_error(cmd, "--distance must be 'euclidean' or 'cosine', not '%s'", dist_arg);
     }
     fn_standardize std = FN_STD_FIXED;
-    if (std_arg) {
-        if (!strcmp(std_arg, "fixed")) std = FN_STD_FIXED;
-        else if (!strcmp(std_arg, "prewhiten")) std = FN_STD_PREWHITEN;
-        else return cli_error(cmd, "--standardize must be 'fixed' or 'prewhiten', not '%s'", std_arg);
-    }
+    if (std_arg && cli_parse_standardize(cmd, std_arg, &std)) return 1;
     struct stat st;
     if (stat(lfw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return cli_error(cmd, "%s: not a folder", lfw_dir);
 

@@ -38,14 +38,7 @@ static void setup(void) {
     snprintf(root, sizeof root, "%.400s/train_test_eval", FN_BUILD_DIR);
     mkdir(root, 0777);
     snprintf(data, sizeof data, "%.450s/data", root);
-    mkdir(data, 0777);
-    for (int i = 1; i <= 5; i++) {
-        char src[512], dst[700];
-        snprintf(src, sizeof src, "%s/data/orl/s%d", FN_SHARED_DIR, i);
-        snprintf(dst, sizeof dst, "%.600s/s%d", data, i);
-        unlink(dst);
-        if (symlink(src, dst)) { perror(dst); exit(1); }
-    }
+    tu_link_orl(data, 1, 5);
 }
 
 /* pairs.txt lines [first, first + n) of the same-person block and of the first

@@ -20,14 +20,7 @@ static void make_data(char *data_dir, size_t n) {
     snprintf(root, sizeof root, "%.400s/train_test_export", FN_BUILD_DIR);
     mkdir(root, 0777);
     snprintf(data_dir, n, "%.450s/data", root);
-    mkdir(data_dir, 0777);
-    for (int i = 1; i <= 5; i++) {
-        char src[512], dst[600];
-        snprintf(src, sizeof src, "%s/data/orl/s%d", FN_SHARED_DIR, i);
-        snprintf(dst, sizeof dst, "%.500s/s%d", data_dir, i);
-        unlink(dst);
-        if (symlink(src, dst)) { perror(dst); exit(1); }
-    }
+    tu_link_orl(data_dir, 1, 5);
 }
 
 /* Trains 3 steps and returns the exported model's path in out. */

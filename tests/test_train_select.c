@@ -63,6 +63,26 @@ int main(void) {
     for (int i = 0; i < ncls; i++) CHECK(npc[i] <= 4);
     free(ds.classes);
 
+    /* held-out verification (fn_evaluate_distances underneath): 4 people x 5 one-hot
+     * embeddings are perfectly separable (same 0, different 2); one person has no
+     * different-person pairs */
+    {
+        float e[20 * 4] = {0};
+        int lab[20];
+        for (int i = 0; i < 20; i++) { lab[i] = i / 5; e[i * 4 + i / 5] = 1; }
+        float thr = -1, acc = fn_train_pair_accuracy(e, 4, lab, 20, &thr);
+        printf("pair accuracy, separable: %.4f at threshold %.2f\n", acc, thr);
+        CHECK(acc == 1.0f && thr > 0 && thr <= 2);
+        for (int i = 0; i < 20; i++) lab[i] = 0;
+        CHECK(fn_train_pair_accuracy(e, 4, lab, 20, &thr) == -1);
+        /* a confused embedding: person 3's photos sit on person 0's */
+        for (int i = 0; i < 20; i++) lab[i] = i / 5;
+        for (int i = 15; i < 20; i++) { e[i * 4 + 3] = 0; e[i * 4 + 0] = 1; }
+        acc = fn_train_pair_accuracy(e, 4, lab, 20, &thr);
+        printf("pair accuracy, two people merged: %.4f\n", acc);
+        CHECK(acc > 0.5f && acc < 1.0f);
+    }
+
     /* learning rates */
     CHECK(fabsf(fn_lr_exponential(0.1f, 250, 100, 0.5f) - 0.025f) < 1e-7f);
     CHECK(fn_lr_exponential(0.1f, 250, 0, 0.5f) == 0.1f);

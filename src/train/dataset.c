@@ -94,15 +94,15 @@ int fn_select_triplets(const float *emb, int dim, const int *num_per_class, int 
 }
 
 float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold) {
+    if (threshold) *threshold = 0;
     int n_same = 0, n_diff = 0;
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) { if (labels[i] == labels[j]) n_same++; else n_diff++; }
-    if (n_same == 0 || n_diff == 0) { if (threshold) *threshold = 0; return -1; }
+    if (n_same == 0 || n_diff == 0) return -1;
     int step = n_diff / n_same > 1 ? n_diff / n_same : 1;
     int cap = n_same + n_diff / step + 2;
-    float *dist = malloc(sizeof(float) * cap);
-    char *same = malloc(cap);
-    float *sd = malloc(sizeof(float) * n_same), *dd = malloc(sizeof(float) * (n_diff / step + 1));
+    double *dist = malloc(sizeof(double) * cap), *sd = malloc(sizeof(double) * n_same), *dd = malloc(sizeof(double) * (n_diff / step + 1));
+    uint8_t *same = malloc(cap);
     FN_ASSERT(dist && same && sd && dd);
     int ks = 0, kd = 0, seen = 0;
     for (int i = 0; i < n; i++)
@@ -117,26 +117,18 @@ float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n
         if (i < ks) { dist[m] = sd[i]; same[m++] = 1; }
         if (i < kd) { dist[m] = dd[i]; same[m++] = 0; }
     }
-    const int folds = 10, n_thr = 401;
-    double acc_sum = 0, thr_sum = 0;
-    for (int f = 0; f < folds; f++) {
-        int lo = (int)((long)m * f / folds), hi = (int)((long)m * (f + 1) / folds);
-        int best_t = 0, best_c = -1;
-        for (int t = 0; t < n_thr; t++) {
-            float th = t * 0.01f;
-            int c = 0;
-            for (int i = 0; i < m; i++) if (i < lo || i >= hi) c += (dist[i] < th) == same[i];
-            if (c > best_c) { best_c = c; best_t = t; }
-        }
-        float th = best_t * 0.01f;
-        int c = 0;
-        for (int i = lo; i < hi; i++) c += (dist[i] < th) == same[i];
-        acc_sum += hi > lo ? (double)c / (hi - lo) : 0;
-        thr_sum += th;
+    /* facenet's calculate_roc over these pairs: the library's LFW protocol */
+    fn_eval_params params;
+    fn_eval_params_default(&params);
+    fn_eval_result r = {0};
+    float acc = -1;
+    if (m >= params.n_folds && fn_evaluate_distances(dist, m, same, &params, &r) == FN_OK) {
+        acc = (float)r.accuracy;
+        if (threshold) *threshold = (float)r.threshold;
     }
+    fn_eval_result_free(&r);
     free(dist); free(same); free(sd); free(dd);
-    if (threshold) *threshold = (float)(thr_sum / folds);
-    return (float)(acc_sum / folds);
+    return acc;
 }
 
 fn_status fn_train_prepare_image(const fn_image *img, int size, int random_crop, int random_flip,

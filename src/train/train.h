@@ -102,8 +102,9 @@ int fn_select_triplets(const float *emb, int dim, const int *num_per_class, int 
 int fn_select_triplets_capacity(const int *num_per_class, int n_classes);
 
 /* Verification on all same-person pairs and an equal number of different-person pairs of
- * a dataset (every k-th in order): squared-L2 distances, thresholds 0..4 step 0.01,
- * 10-fold cross-validated accuracy (facenet's calculate_roc). */
+ * a dataset (every k-th in order, interleaved): squared-L2 distances through
+ * fn_evaluate_distances (facenet's calculate_roc, 10 folds). -1 without both kinds of
+ * pairs or with fewer pairs than folds. */
 float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold);
 
 /* Image to float: resize (shorter side = load), crop size x size (random or centre),
