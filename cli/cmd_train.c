@@ -75,13 +75,19 @@ static void on_step(void *ud, const fn_train_step_info *s) {
 static void on_epoch(void *ud, const fn_train_epoch_info *e) {
     printer *p = ud;
     if (p->json) {
-        printf("{\"epoch\":%d,\"global_step\":%lld,\"mean_loss\":%.6f,\"val_accuracy\":%.6f,\"val_threshold\":%.3f,"
-               "\"lfw_accuracy\":%.6f,\"lfw_accuracy_std\":%.6f,\"lfw_val\":%.6f,\"lfw_val_std\":%.6f,\"lfw_far\":%.6g,"
-               "\"lfw_auc\":%.6f,\"validation_loss\":%.6f,\"validation_xent\":%.6f,\"validation_accuracy\":%.6f,\"seconds\":%.2f}\n",
-               e->epoch, (long long)e->global_step, e->mean_loss == e->mean_loss ? e->mean_loss : -1, e->val_accuracy,
-               e->val_threshold, e->lfw_accuracy, e->lfw_accuracy_std, e->lfw_val, e->lfw_val_std,
-               isfinite(e->lfw_far) ? e->lfw_far : -1, e->lfw_auc, e->validation_loss, e->validation_xent,
-               e->validation_accuracy, e->seconds);
+        /* -1: not evaluated; null: evaluated but undefined (e.g. no FAR on a fold) */
+        const struct { const char *key; double v; } f[] = {
+            {"mean_loss", e->mean_loss == e->mean_loss ? e->mean_loss : -1}, {"val_accuracy", e->val_accuracy},
+            {"val_threshold", e->val_threshold}, {"lfw_accuracy", e->lfw_accuracy}, {"lfw_accuracy_std", e->lfw_accuracy_std},
+            {"lfw_val", e->lfw_val}, {"lfw_val_std", e->lfw_val_std}, {"lfw_far", e->lfw_far}, {"lfw_auc", e->lfw_auc},
+            {"validation_loss", e->validation_loss}, {"validation_xent", e->validation_xent},
+            {"validation_accuracy", e->validation_accuracy}, {"seconds", e->seconds}};
+        printf("{\"epoch\":%d,\"global_step\":%lld", e->epoch, (long long)e->global_step);
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+            if (isfinite(f[k].v)) printf(",\"%s\":%.6g", f[k].key, f[k].v);
+            else printf(",\"%s\":null", f[k].key);
+        }
+        printf("}\n");
         fflush(stdout);
         return;
     }

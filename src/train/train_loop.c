@@ -444,11 +444,14 @@ static fn_status evaluate(trainer *t, const evaluations *ev, fn_train_epoch_info
     "lfw_accuracy,lfw_accuracy_std,lfw_val,lfw_val_std,lfw_far,lfw_auc,validation_loss,validation_xent,validation_accuracy"
 enum { EPOCH_COLS = 15 };
 
+/* NaN as "nan" (printf writes a sign-bit NaN as "-nan") */
+static double csv(double v) { return isnan(v) ? NAN : v; }
+
 static void write_epoch_row(FILE *f, const fn_train_epoch_info *e) {
     fprintf(f, "%d,%lld,%.6f,%.6f,%.4f,%.2f,%.6f,%.6f,%.6f,%.6f,%.6g,%.6f,%.6f,%.6f,%.6f\n", e->epoch,
-            (long long)e->global_step, e->mean_loss, e->val_accuracy, e->val_threshold, e->seconds, e->lfw_accuracy,
-            e->lfw_accuracy_std, e->lfw_val, e->lfw_val_std, e->lfw_far, e->lfw_auc, e->validation_loss,
-            e->validation_xent, e->validation_accuracy);
+            (long long)e->global_step, csv(e->mean_loss), csv(e->val_accuracy), csv(e->val_threshold), e->seconds,
+            csv(e->lfw_accuracy), csv(e->lfw_accuracy_std), csv(e->lfw_val), csv(e->lfw_val_std), csv(e->lfw_far),
+            csv(e->lfw_auc), csv(e->validation_loss), csv(e->validation_xent), csv(e->validation_accuracy));
     fflush(f);
 }
 
