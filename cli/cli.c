@@ -70,7 +70,35 @@ int cli_parse_thresholds(const char *v, float t[3]) {
     return *end == 0;
 }
 
+int cli_parse_standardize(const char *cmd, const char *v, fn_standardize *std) {
+    if (!strcmp(v, "fixed")) *std = FN_STD_FIXED;
+    else if (!strcmp(v, "prewhiten")) *std = FN_STD_PREWHITEN;
+    else return cli_error(cmd, "--standardize must be 'fixed' or 'prewhiten', not '%s'", v);
+    return 0;
+}
+
 int cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
+
+void cli_print_distance_matrix(const float *dist, int n) {
+    printf("\nDistance matrix\n    ");
+    for (int j = 0; j < n; j++) printf("    %1d     ", j);
+    printf("\n");
+    for (int i = 0; i < n; i++) {
+        printf("%1d  ", i);
+        for (int j = 0; j < n; j++) printf("  %1.4f  ", (double)dist[(size_t)i * n + j]);
+        printf("\n");
+    }
+}
+
+void cli_print_distance_matrix_json(const float *dist, int n) {
+    printf("[");
+    for (int i = 0; i < n; i++) {
+        printf("%s[", i ? "," : "");
+        for (int j = 0; j < n; j++) printf("%s%.6f", j ? "," : "", (double)dist[(size_t)i * n + j]);
+        printf("]");
+    }
+    printf("]");
+}
 
 static int exists(const char *p) { struct stat st; return stat(p, &st) == 0; }
 
@@ -109,4 +137,13 @@ char *cli_default_mtcnn(void) {
 
 const char *cli_models_hint(void) {
     return "no model found in $FACENET_MODELS, ./models or next to the binary; run scripts/get-models.sh (or pass --model)";
+}
+
+char *cli_default_lfw_pairs(const char *lfw_dir) {
+    char p[4200];
+    snprintf(p, sizeof p, "%.4000s/pairs.txt", lfw_dir);
+    if (exists(p)) return strdup(p);
+    snprintf(p, sizeof p, "%.4000s/../pairs.txt", lfw_dir);
+    if (exists(p)) return strdup(p);
+    return NULL;
 }

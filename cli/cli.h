@@ -21,12 +21,22 @@ int cli_opt_float(int argc, char **argv, int *i, const char *name, float *val, i
 int cli_flag(char **argv, int i, const char *name);
 /* "a,b,c" → the three MTCNN score thresholds, each in [0,1]; returns 0 when malformed. */
 int cli_parse_thresholds(const char *v, float t[3]);
+/* --standardize: "fixed" or "prewhiten" into *std; otherwise prints the error and returns 1. */
+int cli_parse_standardize(const char *cmd, const char *v, fn_standardize *std);
+
+/* compare.py's output: "Distance matrix" and the n x n Euclidean distances (row-major)
+ * in its column layout, on stdout. */
+void cli_print_distance_matrix(const float *dist, int n);
+/* The same matrix as a JSON array of rows, on stdout. */
+void cli_print_distance_matrix_json(const float *dist, int n);
 
 /* Default model locations: $FACENET_MODELS, else ./models, else <exe dir>/../models.
  * Returns a malloc'd path of the first that exists, or NULL (and the message says how to get one). */
 char *cli_default_model(void);   /* the default embedding model (.safetensors) */
 char *cli_default_mtcnn(void);   /* the MTCNN weights folder or file */
 const char *cli_models_hint(void);
+/* LFW_DIR/pairs.txt, else LFW_DIR/../pairs.txt (malloc'd), or NULL when neither exists. */
+char *cli_default_lfw_pairs(const char *lfw_dir);
 
 /* Subcommands: int cmd_NAME(int argc, char **argv) where argv[0] is the subcommand name. */
 #define FN_CLI_COMMANDS(X) \

@@ -111,13 +111,9 @@ int cmd_compare(int argc, char **argv) {
             printf(",\"face\":%d,\"box\":[%.2f,%.2f,%.2f,%.2f],\"score\":%.5f}", refs[i].index,
                    (double)b[0], (double)b[1], (double)b[2], (double)b[3], (double)refs[i].face.score);
         }
-        printf("],\"distances\":[");
-        for (int i = 0; i < n; i++) {
-            printf("%s[", i ? "," : "");
-            for (int j = 0; j < n; j++) printf("%s%.6f", j ? "," : "", (double)dist[(size_t)i * n + j]);
-            printf("]");
-        }
-        printf("]}\n");
+        printf("],\"distances\":");
+        cli_print_distance_matrix_json(dist, n);
+        printf("}\n");
     } else {
         printf("Images:\n");
         for (int i = 0; i < n; i++) {
@@ -129,14 +125,7 @@ int cmd_compare(int argc, char **argv) {
                 printf("%1d: %s\n", i, refs[i].path);
             }
         }
-        printf("\nDistance matrix\n    ");
-        for (int j = 0; j < n; j++) printf("    %1d     ", j);
-        printf("\n");
-        for (int i = 0; i < n; i++) {
-            printf("%1d  ", i);
-            for (int j = 0; j < n; j++) printf("  %1.4f  ", (double)dist[(size_t)i * n + j]);
-            printf("\n");
-        }
+        cli_print_distance_matrix(dist, n);
     }
     rc = 0;
 done:

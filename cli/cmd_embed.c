@@ -43,18 +43,15 @@ static void print_json(const char *model_path, const fn_model *m, char **paths, 
     printf("]}\n");
 }
 
-static void print_distances(char **paths, int n, const float *emb, int dim) {
+static int print_distances(char **paths, int n, const float *emb, int dim) {
+    float *dist = malloc(sizeof(float) * (size_t)n * n);
+    if (!dist) return cli_error("embed", "out of memory");
+    fn_distance_matrix(emb, n, dim, dist);
     printf("Images:\n");
     for (int i = 0; i < n; i++) printf("%d: %s\n", i, paths[i]);
-    printf("\nDistance matrix\n    ");
-    for (int j = 0; j < n; j++) printf("    %1d     ", j);
-    printf("\n");
-    for (int i = 0; i < n; i++) {
-        printf("%1d  ", i);
-        for (int j = 0; j < n; j++)
-            printf("  %1.4f  ", sqrt(fn_distance_sq(emb + (size_t)i * dim, emb + (size_t)j * dim, dim)));
-        printf("\n");
-    }
+    cli_print_distance_matrix(dist, n);
+    free(dist);
+    return 0;
 }
 
 /* "path: reason" once, whether or not the library already named the file */
@@ -65,14 +62,9 @@ static int image_error(const char *cmd, const char *path) {
 
 /* Loads path into *crop at size x size (resizing with a note when needed). */
 static int load_crop(const char *cmd, const char *path, int size, fn_image *crop) {
-    fn_image img;
-    fn_status s = fn_image_load(path, 1, &img);
-    if (s) return image_error(cmd, path);
-    if (img.w == size && img.h == size) { *crop = img; return 0; }
-    fprintf(stderr, "facenet %s: note: %s is %dx%d, resized to %dx%d\n", cmd, path, img.w, img.h, size, size);
-    s = fn_image_resize(&img, size, size, crop);
-    fn_image_free(&img);
-    if (s) return image_error(cmd, path);
+    int resized;
+    if (fn_load_aligned_crop(path, size, crop, &resized)) return image_error(cmd, path);
+    if (resized) fprintf(stderr, "facenet %s: note: %s was resized to %dx%d\n", cmd, path, size, size);
     return 0;
 }
 
@@ -103,11 +95,7 @@ int cmd_embed(int argc, char **argv) {
     if (n == 0) { usage(stderr); cli_error(cmd, "no images given"); goto done; }
     if (batch < 1 || batch > 4096) { cli_error(cmd, "--batch-size must be between 1 and 4096"); goto done; }
     fn_standardize std = FN_STD_FIXED;
-    if (std_arg) {
-        if (!strcmp(std_arg, "fixed")) std = FN_STD_FIXED;
-        else if (!strcmp(std_arg, "prewhiten")) std = FN_STD_PREWHITEN;
-        else { cli_error(cmd, "--standardize must be 'fixed' or 'prewhiten', not '%s'", std_arg); goto done; }
-    }
+    if (std_arg && cli_parse_standardize(cmd, std_arg, &std)) goto done;
 
     if (model_arg) model_path = strdup(model_arg);
     else if (!(model_path = cli_default_model())) { cli_error(cmd, "%s", cli_models_hint()); goto done; }
@@ -134,7 +122,7 @@ int cmd_embed(int argc, char **argv) {
 
     if (out_path && (s = fn_npy_save_f32(out_path, emb, n, dim))) { cli_status_error(cmd, s); goto done; }
     if (json) print_json(model_path, m, paths, n, emb);
-    if (!json && !out_path) print_distances(paths, n, emb, dim);
+    if (!json && !out_path && print_distances(paths, n, emb, dim)) goto done;
     rc = 0;
 done:
     free(crops);

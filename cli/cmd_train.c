@@ -12,10 +12,15 @@ static void usage(FILE *f) {
         "(train_softmax.py). DIR holds one sub-folder of images per person. Writes\n"
         "MODELS/checkpoint.safetensors (every epoch), MODELS/model.safetensors (averaged\n"
         "weights, facenet-pytorch names: usable by every command), train_log.csv,\n"
-        "epochs.csv and training.png.\n"
+        "epochs.csv (loss and every evaluation per epoch) and training.png (their curves).\n"
         "\n"
         "data and evaluation:\n"
         "  --val-dir DIR                 held-out people: 10-fold pair verification after each epoch\n"
+        "  --lfw-dir DIR                 LFW check after each epoch with facenet's protocol (as\n"
+        "                                `facenet validate --is-aligned`): DIR holds aligned crops\n"
+        "                                NAME/NAME_0001.png|jpg, resized to --image-size\n"
+        "  --lfw-pairs FILE              its pairs file (default: DIR/pairs.txt, else DIR/../pairs.txt)\n"
+        "  --lfw-nrof-folds N            cross-validation folds: 10\n"
         "  --image-size N                160\n"
         "  --image-fit crop|stretch      non-square images: centre crop (facenet, default) or\n"
         "                                stretch the whole frame to the square input\n"
@@ -41,8 +46,9 @@ static void usage(FILE *f) {
         "softmax:\n"
         "  --center-loss-factor F        0 (off)\n"
         "  --center-loss-alfa F          0.95\n"
-        "  --validation-set-split-ratio F  0\n"
-        "  --min-nrof-images-per-class N 0\n"
+        "  --validation-set-split-ratio F  hold out this share of each person's images; their\n"
+        "                                loss and accuracy are scored after each epoch: 0 (off)\n"
+        "  --min-nrof-images-per-class N people with fewer training images are left out: 0\n"
         "optimisation:\n"
         "  --batch-size N                90\n"
         "  --epoch-size N                steps per epoch: 1000\n"
@@ -76,16 +82,39 @@ static void on_step(void *ud, const fn_train_step_info *s) {
 static void on_epoch(void *ud, const fn_train_epoch_info *e) {
     printer *p = ud;
     if (p->json) {
-        printf("{\"epoch\":%d,\"global_step\":%lld,\"mean_loss\":%.6f,\"val_accuracy\":%.6f,\"val_threshold\":%.3f,\"seconds\":%.2f}\n",
-               e->epoch, (long long)e->global_step, e->mean_loss == e->mean_loss ? e->mean_loss : -1, e->val_accuracy,
-               e->val_threshold, e->seconds);
-    } else if (e->epoch == 0) {
-        printf("before training: held-out accuracy %.4f (threshold %.2f)\n", e->val_accuracy, e->val_threshold);
-    } else {
-        printf("epoch %d: step %lld, mean loss %.4f", e->epoch, (long long)e->global_step, e->mean_loss);
-        if (e->val_accuracy >= 0) printf(", held-out accuracy %.4f (threshold %.2f)", e->val_accuracy, e->val_threshold);
-        printf(", %.1f s\n", e->seconds);
+        /* -1: not evaluated; null: evaluated but undefined (e.g. no FAR on a fold) */
+        const struct { const char *key; double v; } f[] = {
+            {"mean_loss", e->mean_loss == e->mean_loss ? e->mean_loss : -1}, {"val_accuracy", e->val_accuracy},
+            {"val_threshold", e->val_threshold}, {"lfw_accuracy", e->lfw_accuracy}, {"lfw_accuracy_std", e->lfw_accuracy_std},
+            {"lfw_val", e->lfw_val}, {"lfw_val_std", e->lfw_val_std}, {"lfw_far", e->lfw_far}, {"lfw_auc", e->lfw_auc},
+            {"validation_loss", e->validation_loss}, {"validation_xent", e->validation_xent},
+            {"validation_accuracy", e->validation_accuracy}, {"seconds", e->seconds}};
+        printf("{\"epoch\":%d,\"global_step\":%lld", e->epoch, (long long)e->global_step);
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+            if (isfinite(f[k].v)) printf(",\"%s\":%.6g", f[k].key, f[k].v);
+            else printf(",\"%s\":null", f[k].key);
+        }
+        printf("}\n");
+        fflush(stdout);
+        return;
     }
+    if (e->epoch == 0) printf("before training:");
+    else printf("epoch %d: step %lld, mean loss %.4f", e->epoch, (long long)e->global_step, e->mean_loss);
+    const char *sep = e->epoch == 0 ? " " : ", ";
+    if (e->val_accuracy >= 0) { printf("%sheld-out accuracy %.4f (threshold %.2f)", sep, e->val_accuracy, e->val_threshold); sep = ", "; }
+    if (e->lfw_accuracy >= 0) {
+        /* facenet's lines: Accuracy: mean+-std, Validation rate: mean+-std @ FAR */
+        printf("%sLFW accuracy %.5f+-%.5f, VAL %.5f+-%.5f @ FAR=%.5f", sep, e->lfw_accuracy, e->lfw_accuracy_std,
+               e->lfw_val, e->lfw_val_std, e->lfw_far);
+        sep = ", ";
+    }
+    if (e->validation_accuracy >= 0) {
+        printf("%svalidation loss %.4f (xent %.4f), accuracy %.4f", sep, e->validation_loss, e->validation_xent,
+               e->validation_accuracy);
+        sep = ", ";
+    }
+    if (e->epoch > 0) printf(", %.1f s", e->seconds);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -132,6 +161,7 @@ int cmd_train(int argc, char **argv) {
             cli_opt_int(argc, argv, &i, "--max-steps", &o.max_steps, &err) ||
             cli_opt_int(argc, argv, &i, "--learning-rate-decay-epochs", &o.learning_rate_decay_epochs, &err) ||
             cli_opt_int(argc, argv, &i, "--min-nrof-images-per-class", &o.min_nrof_images_per_class, &err) ||
+            cli_opt_int(argc, argv, &i, "--lfw-nrof-folds", &o.lfw_nrof_folds, &err) ||
             cli_opt_int(argc, argv, &i, "--seed", &seed, &err) ||
             cli_opt_float(argc, argv, &i, "--alpha", &o.alpha, &err) ||
             cli_opt_float(argc, argv, &i, "--learning-rate", &o.learning_rate, &err) ||
@@ -160,8 +190,6 @@ int cmd_train(int argc, char **argv) {
         else return cli_error(cmd, "unknown option '%s' (see facenet train --help)", argv[i]);
     }
     if (!o.data_dir || !o.models_dir) return cli_error(cmd, "--data-dir and --models-dir are required");
-    if (lfw_dir || lfw_pairs)
-        return cli_error(cmd, "--lfw-dir/--lfw-pairs evaluation during training is not available yet; use --val-dir (held-out people) or run `facenet validate` on MODELS/model.safetensors");
     o.seed = (uint64_t)(unsigned)seed;
     if (!(rotate_deg >= 0 && rotate_deg <= 180) || !(o.augment.scale >= 0 && o.augment.scale < 1) ||
         !(o.augment.brightness >= 0 && o.augment.brightness <= 1) || !(o.augment.contrast >= 0 && o.augment.contrast < 1))
@@ -179,13 +207,16 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(fit, "stretch")) o.image_fit = FN_FIT_STRETCH;
         else return cli_error(cmd, "--image-fit crop or stretch, got '%s'", fit);
     }
-    if (stdz) {
-        if (!strcmp(stdz, "fixed")) o.standardize = FN_STD_FIXED;
-        else if (!strcmp(stdz, "prewhiten")) o.standardize = FN_STD_PREWHITEN;
-        else return cli_error(cmd, "--standardize fixed or prewhiten, got '%s'", stdz);
-    }
+    if (stdz && cli_parse_standardize(cmd, stdz, &o.standardize)) return 1;
+    char *default_pairs = NULL;
+    if (lfw_pairs && !lfw_dir) return cli_error(cmd, "--lfw-pairs needs --lfw-dir (the folder of aligned LFW crops)");
+    if (lfw_dir && !lfw_pairs && !(lfw_pairs = default_pairs = cli_default_lfw_pairs(lfw_dir)))
+        return cli_error(cmd, "no pairs.txt in %s or its parent folder (use --lfw-pairs)", lfw_dir);
+    o.lfw_dir = lfw_dir;
+    o.lfw_pairs = lfw_pairs;
     fn_train_callbacks cb = {on_step, on_epoch, on_message, &pr};
     fn_status s = fn_train(&o, &cb);
+    free(default_pairs);
     if (s) return cli_status_error(cmd, s);
     if (!pr.json) printf("model: %s/model.safetensors\n", o.models_dir);
     return 0;

@@ -91,12 +91,8 @@ static int embed_images(embed_ctx *c, char **paths, int n, float *emb, uint8_t *
         for (int i0 = 0; i0 < n && !rc; i0 += c->batch) {
             int nb = n - i0 < c->batch ? n - i0 : c->batch;
             for (int i = 0; i < nb && !rc; i++) {
-                fn_image img;
-                fn_status s = fn_image_load(paths[i0 + i], 1, &img);
-                if (s) { rc = image_error(c->cmd, paths[i0 + i], s); break; }
                 fn_image *dst = &crops[(size_t)i * views];
-                if (img.w == size && img.h == size) *dst = img;
-                else { s = fn_image_resize(&img, size, size, dst); fn_image_free(&img); }
+                fn_status s = fn_load_aligned_crop(paths[i0 + i], size, dst, NULL);
                 if (!s && c->flip) s = mirrored(dst, dst + 1);
                 if (s) rc = image_error(c->cmd, paths[i0 + i], s);
                 no_face[i0 + i] = 0;
@@ -278,18 +274,6 @@ static void json_num(const char *key, double v, int first) {
     if (isfinite(v)) printf("%.17g", v); else printf("null");
 }
 
-static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static char *default_pairs(const char *lfw_dir) {
-    char p[4200];
-    struct stat st;
-    snprintf(p, sizeof p, "%.4000s/pairs.txt", lfw_dir);
-    if (stat(p, &st) == 0) return strdup(p);
-    snprintf(p, sizeof p, "%.4000s/../pairs.txt", lfw_dir);
-    if (stat(p, &st) == 0) return strdup(p);
-    return NULL;
-}
-
 int cmd_validate(int argc, char **argv) {
     const char *cmd = "validate";
     const char *lfw_dir = NULL, *pairs_arg = NULL, *model_arg = NULL, *mtcnn_arg = NULL, *roc_path = NULL;
@@ -330,16 +314,12 @@ int cmd_validate(int argc, char **argv) {
         else return cli_error(cmd, "--distance must be 'euclidean' or 'cosine', not '%s'", dist_arg);
     }
     fn_standardize std = FN_STD_FIXED;
-    if (std_arg) {
-        if (!strcmp(std_arg, "fixed")) std = FN_STD_FIXED;
-        else if (!strcmp(std_arg, "prewhiten")) std = FN_STD_PREWHITEN;
-        else return cli_error(cmd, "--standardize must be 'fixed' or 'prewhiten', not '%s'", std_arg);
-    }
+    if (std_arg && cli_parse_standardize(cmd, std_arg, &std)) return 1;
     struct stat st;
     if (stat(lfw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) return cli_error(cmd, "%s: not a folder", lfw_dir);
 
     double t0 = fn_now();
-    char *pairs_path = pairs_arg ? strdup(pairs_arg) : default_pairs(lfw_dir);
+    char *pairs_path = pairs_arg ? strdup(pairs_arg) : cli_default_lfw_pairs(lfw_dir);
     char *model_path = NULL, *mtcnn_path = NULL;
     fn_lfw_pairs pairs = {0};
     fn_model *model = NULL;
@@ -348,7 +328,6 @@ int cmd_validate(int argc, char **argv) {
     int *pair_img = NULL;
     float *emb = NULL;
     uint8_t *no_face = NULL, *have = NULL;
-    double *pair_emb = NULL;
     emb_cache cache = {0};
     fn_eval_result res = {0};
     fn_status s;
@@ -374,22 +353,8 @@ int cmd_validate(int argc, char **argv) {
     }
 
     /* distinct images, in sorted order; pair_img maps each pair image to its row */
-    const int n_paths = 2 * pairs.n_pairs;
-    char **sorted = malloc(sizeof(char *) * (size_t)n_paths);
-    uniq = malloc(sizeof(char *) * (size_t)n_paths);
-    pair_img = malloc(sizeof(int) * (size_t)n_paths);
-    if (!sorted || !uniq || !pair_img) { free(sorted); cli_error(cmd, "out of memory"); goto done; }
-    memcpy(sorted, pairs.paths, sizeof(char *) * (size_t)n_paths);
-    qsort(sorted, (size_t)n_paths, sizeof(char *), cmp_str_ptr);
     int n_uniq = 0;
-    for (int i = 0; i < n_paths; i++)
-        if (!n_uniq || strcmp(uniq[n_uniq - 1], sorted[i])) uniq[n_uniq++] = sorted[i];
-    free(sorted);
-    for (int i = 0; i < n_paths; i++) {
-        int lo = 0, hi = n_uniq - 1;
-        while (lo < hi) { int mid = (lo + hi) / 2; if (strcmp(uniq[mid], pairs.paths[i]) < 0) lo = mid + 1; else hi = mid; }
-        pair_img[i] = lo;
-    }
+    if ((s = fn_lfw_distinct_images(&pairs, &uniq, &n_uniq, &pair_img))) { cli_status_error(cmd, s); goto done; }
 
     char mode[96];
     snprintf(mode, sizeof mode, "%s%s;std=%s", aligned ? "aligned" : "mtcnn-largest-centred",
@@ -471,16 +436,8 @@ int cmd_validate(int argc, char **argv) {
     int n_no_face = 0;
     for (int i = 0; i < n_uniq; i++) n_no_face += no_face[i];
 
-    /* pair rows as facenet lays them out: embeddings[0::2], [1::2] */
-    if (!fn_mul_size((size_t)n_paths, (size_t)cols * sizeof(double), &bytes) || !(pair_emb = malloc(bytes))) {
-        cli_error(cmd, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < n_paths; i++)
-        for (int d = 0; d < cols; d++) pair_emb[(size_t)i * cols + d] = emb[(size_t)pair_img[i] * cols + d];
     double t_eval = fn_now();
-    uint8_t *issame = pairs.issame;
-    if ((s = fn_evaluate_embeddings(pair_emb, pairs.n_pairs, cols, issame, &params, &res))) { cli_status_error(cmd, s); goto done; }
+    if ((s = fn_lfw_evaluate(&pairs, pair_img, emb, cols, &params, &res))) { cli_status_error(cmd, s); goto done; }
     t_eval = fn_now() - t_eval;
 
     if (roc_path) {
@@ -530,7 +487,7 @@ int cmd_validate(int argc, char **argv) {
     rc = 0;
 done:
     fn_eval_result_free(&res);
-    free(pair_emb); free(emb); free(no_face); free(have); free(uniq); free(pair_img);
+    free(emb); free(no_face); free(have); free(uniq); free(pair_img);
     fn_detector_close(det);
     fn_model_close(model);
     fn_lfw_pairs_free(&pairs);

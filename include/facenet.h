@@ -151,7 +151,10 @@ typedef struct fn_model fn_model;
 typedef enum { FN_STD_FIXED = 0, FN_STD_PREWHITEN = 1 } fn_standardize;
 
 /* Opens a .safetensors model; the architecture (Inception-ResNet-v1 or dlib ResNet) is
- * recognised from its tensor names. */
+ * recognised from its tensor names. Inception-ResNet-v1 loads at any depth and width (the
+ * blocks are counted from the names, channels read from the shapes), with the input size
+ * and standardisation of the metadata keys image_size and standardize when present (what
+ * `facenet train` exports), else 160 and fixed. */
 fn_status fn_model_open(const char *path, fn_model **out);
 void fn_model_close(fn_model *m);
 int fn_model_dim(const fn_model *m);
@@ -239,6 +242,15 @@ typedef struct {
 fn_status fn_lfw_read_pairs(const char *pairs_file, const char *lfw_dir, int max_pairs,
                             fn_lfw_pairs *out);
 void fn_lfw_pairs_free(fn_lfw_pairs *p);
+/* The distinct images of the pairs (each embedded once), in byte order of their paths:
+ * *images (n_images, the strings borrowed from pairs; free the array with free()) and
+ * *row_of (2*n_pairs, malloc'd): the row of each pair image among them. */
+fn_status fn_lfw_distinct_images(const fn_lfw_pairs *pairs, char ***images, int *n_images, int **row_of);
+/* facenet's evaluation of per-image embeddings emb (n_images x cols, rows as
+ * fn_lfw_distinct_images orders them): pair rows laid out as embeddings[0::2], [1::2],
+ * then fn_evaluate_embeddings. What `facenet validate` and training's LFW check run. */
+fn_status fn_lfw_evaluate(const fn_lfw_pairs *pairs, const int *row_of, const float *emb, int cols,
+                          const fn_eval_params *params, fn_eval_result *out);
 
 /* ---------------------------------------------------------------- clustering / classification (src/cluster, src/classify) */
 
@@ -268,6 +280,11 @@ int fn_is_image_path(const char *path);
  * is detected; face (may be NULL) gets the detection (the whole crop when aligned). */
 fn_status fn_embed_face_file(fn_detector *det, fn_model *model, const char *path, int aligned,
                              float *emb, fn_face *face, int *found);
+
+/* An aligned face crop file at size x size (what `validate --is-aligned`, `embed` and
+ * training's LFW evaluation feed the network): decoded and, when of another size,
+ * resized (bilinear, whole image). *resized (may be NULL) says whether it was. */
+fn_status fn_load_aligned_crop(const char *path, int size, fn_image *out, int *resized);
 
 /* n×n matrix of Euclidean distances (not squared) between the rows of emb (n × dim). */
 fn_status fn_distance_matrix(const float *emb, int n, int dim, float *dist);
@@ -340,8 +357,8 @@ fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,
 /* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
  * driven by `facenet train triplet|softmax` (cli/cmd_train.c) over the internal API of
  * src/train/train.h (fn_train, fn_train_options). It exports MODELS/model.safetensors in
- * facenet-pytorch's names, which fn_model_open loads (full depth and width; reduced
- * networks carry depth/width/image_size/dim in the safetensors metadata). */
+ * facenet-pytorch's names, which fn_model_open loads, reduced networks included (the
+ * safetensors metadata carries depth, width, image_size, dim and standardize). */
 
 #ifdef __cplusplus
 }

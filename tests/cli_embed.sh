@@ -57,6 +57,19 @@ expect "distance matrix printed" "[ $? -eq 0 ] && grep -q 'Distance matrix' '$T/
 expect "distance matrix: zero diagonal, symmetric, d(0,2)=0" \
     "awk '/^[0-9]  /{for(j=2;j<=NF;j++) d[\$1,j-2]=\$j} END{exit !(d[0,0]==0 && d[1,1]==0 && d[0,2]==0 && d[0,1]==d[1,0] && d[0,1]>0)}' '$T/matrix'"
 
+# the matrix holds the Euclidean distances of the --json embeddings (one printer with compare)
+"$FN" embed --model "$M" --json "${IMGS[0]}" "${IMGS[3]}" "${IMGS[0]}" >"$T/matrix.json"
+/usr/bin/python3 - "$T/matrix.json" "$T/matrix" <<'EOF2'
+import json, sys, numpy as np
+e = np.array([x['embedding'] for x in json.load(open(sys.argv[1]))['embeddings']])
+rows = [l.split()[1:] for l in open(sys.argv[2]) if l[:1].isdigit() and '  ' in l and ':' not in l]
+got = np.array(rows, dtype=float)
+want = np.sqrt(((e[:, None, :] - e[None, :, :]) ** 2).sum(-1))
+print('  matrix vs json embeddings max-abs %.3g' % np.abs(got - want).max())
+sys.exit(0 if got.shape == (3, 3) and np.abs(got - want).max() < 1e-4 else 1)
+EOF2
+expect "distance matrix = Euclidean distances of the embeddings" "[ $? -eq 0 ]"
+
 # a crop of another size is resized, with a note
 "$FN" embed --model "$M" -o "$T/r.npy" "$SHARED/data/faces/facenet/Anthony_Hopkins_0001.jpg" 2>"$T/err"
 expect "non-160 crop is resized with a note" "[ $? -eq 0 ] && grep -q 'resized to 160x160' '$T/err'"

@@ -35,15 +35,8 @@ static void make_split(void) {
     mkdir(dirs[0], 0777);
     snprintf(dirs[1], sizeof dirs[1], "%.450s/train", dirs[0]);
     snprintf(dirs[2], sizeof dirs[2], "%.450s/val", dirs[0]);
-    mkdir(dirs[1], 0777);
-    mkdir(dirs[2], 0777);
-    for (int i = 1; i <= 40; i++) {
-        char src[512], dst[600];
-        snprintf(src, sizeof src, "%s/data/orl/s%d", FN_SHARED_DIR, i);
-        snprintf(dst, sizeof dst, "%.500s/s%d", i <= 30 ? dirs[1] : dirs[2], i);
-        unlink(dst);
-        if (symlink(src, dst)) { perror(dst); exit(1); }
-    }
+    tu_link_orl(dirs[1], 1, 30);
+    tu_link_orl(dirs[2], 31, 40);
 }
 
 static void small_options(fn_train_options *o, fn_train_mode mode, const char *models) {

@@ -48,10 +48,10 @@ int main(void) {
     CHECK_MSG(ok, "a triplet breaks facenet's rule (same class a/p, other class n, |a-n|^2 - |a-p|^2 < alpha, each pair once)");
 
     /* sample_people: whole classes in random order, at most images_per_person each */
-    fn_train_dataset ds = {0};
-    ds.n = 5;
-    ds.cls = calloc(5, sizeof(fn_train_class));
-    for (int i = 0; i < 5; i++) ds.cls[i].n = num[i];
+    fn_dataset ds = {0};
+    ds.n_classes = 5;
+    ds.classes = calloc(5, sizeof(fn_dataset_class));
+    for (int i = 0; i < 5; i++) ds.classes[i].n_paths = num[i];
     fn_sample_ref refs[12];
     int npc[12], ncls;
     int got = fn_sample_people(&ds, 3, 4, &r, refs, npc, &ncls);
@@ -61,7 +61,27 @@ int main(void) {
     printf("sample_people(3 x 4): %d images in %d classes\n", got, ncls);
     CHECK(got == 12 && sum == 12 && okp);
     for (int i = 0; i < ncls; i++) CHECK(npc[i] <= 4);
-    free(ds.cls);
+    free(ds.classes);
+
+    /* held-out verification (fn_evaluate_distances underneath): 4 people x 5 one-hot
+     * embeddings are perfectly separable (same 0, different 2); one person has no
+     * different-person pairs */
+    {
+        float e[20 * 4] = {0};
+        int lab[20];
+        for (int i = 0; i < 20; i++) { lab[i] = i / 5; e[i * 4 + i / 5] = 1; }
+        float thr = -1, acc = fn_train_pair_accuracy(e, 4, lab, 20, &thr);
+        printf("pair accuracy, separable: %.4f at threshold %.2f\n", acc, thr);
+        CHECK(acc == 1.0f && thr > 0 && thr <= 2);
+        for (int i = 0; i < 20; i++) lab[i] = 0;
+        CHECK(fn_train_pair_accuracy(e, 4, lab, 20, &thr) == -1);
+        /* a confused embedding: person 3's photos sit on person 0's */
+        for (int i = 0; i < 20; i++) lab[i] = i / 5;
+        for (int i = 15; i < 20; i++) { e[i * 4 + 3] = 0; e[i * 4 + 0] = 1; }
+        acc = fn_train_pair_accuracy(e, 4, lab, 20, &thr);
+        printf("pair accuracy, two people merged: %.4f\n", acc);
+        CHECK(acc > 0.5f && acc < 1.0f);
+    }
 
     /* learning rates */
     CHECK(fabsf(fn_lr_exponential(0.1f, 250, 100, 0.5f) - 0.025f) < 1e-7f);

@@ -32,6 +32,23 @@ static inline double tu_rel_err(const float *a, const float *b, long n) {
 #define CHECK_REL(what, a, b, n, tol) do { double e_ = tu_rel_err((a), (b), (n)); \
     printf("  %-40s rel-err %.3g (tol %.3g)\n", what, e_, (double)(tol)); CHECK_MSG(e_ <= (tol), "%s: rel-err %g > %g", what, e_, (double)(tol)); } while (0)
 
+#ifdef FN_SHARED_DIR
+#include <sys/stat.h>
+#include <unistd.h>
+/* A training folder from ORL people: dst/s<i> -> shared/data/orl/s<i> for i in
+ * [first, last] (dst created; existing links replaced). Exits on failure. */
+static inline void tu_link_orl(const char *dst, int first, int last) {
+    mkdir(dst, 0777);
+    for (int i = first; i <= last; i++) {
+        char src[1024], link[1024];
+        snprintf(src, sizeof src, "%s/data/orl/s%d", FN_SHARED_DIR, i);
+        snprintf(link, sizeof link, "%.1000s/s%d", dst, i);
+        unlink(link);
+        if (symlink(src, link)) { perror(link); exit(1); }
+    }
+}
+#endif
+
 static inline int tu_finish(const char *name) {
     printf("%s: %d checks, %d failed\n", name, tu_checks, tu_failures);
     return tu_failures ? 1 : 0;

@@ -116,3 +116,43 @@ fn_status fn_lfw_read_pairs(const char *pairs_file, const char *lfw_dir, int max
     if (s != FN_OK) fn_lfw_pairs_free(out);
     return s;
 }
+
+static int cmp_path(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+fn_status fn_lfw_distinct_images(const fn_lfw_pairs *pairs, char ***images, int *n_images, int **row_of) {
+    *images = NULL; *n_images = 0; *row_of = NULL;
+    const int n_paths = 2 * pairs->n_pairs;
+    char **sorted = malloc(sizeof(char *) * (size_t)(n_paths + 1));
+    char **uniq = malloc(sizeof(char *) * (size_t)(n_paths + 1));
+    int *row = malloc(sizeof(int) * (size_t)(n_paths + 1));
+    if (!sorted || !uniq || !row) { free(sorted); free(uniq); free(row); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
+    if (n_paths) memcpy(sorted, pairs->paths, sizeof(char *) * (size_t)n_paths);
+    qsort(sorted, (size_t)n_paths, sizeof(char *), cmp_path);
+    int n = 0;
+    for (int i = 0; i < n_paths; i++)
+        if (!n || strcmp(uniq[n - 1], sorted[i])) uniq[n++] = sorted[i];
+    free(sorted);
+    for (int i = 0; i < n_paths; i++) {
+        int lo = 0, hi = n - 1;
+        while (lo < hi) { int mid = (lo + hi) / 2; if (strcmp(uniq[mid], pairs->paths[i]) < 0) lo = mid + 1; else hi = mid; }
+        row[i] = lo;
+    }
+    *images = uniq; *n_images = n; *row_of = row;
+    return FN_OK;
+}
+
+fn_status fn_lfw_evaluate(const fn_lfw_pairs *pairs, const int *row_of, const float *emb, int cols,
+                          const fn_eval_params *params, fn_eval_result *out) {
+    if (!pairs || !row_of || !emb || cols < 1 || !out) return fn_fail(FN_ERR_ARG, "fn_lfw_evaluate: bad arguments");
+    const int n_paths = 2 * pairs->n_pairs;
+    size_t bytes;
+    if (!fn_mul_size((size_t)n_paths, (size_t)cols * sizeof(double), &bytes)) return fn_fail(FN_ERR_LIMIT, "too many pairs");
+    double *pair_emb = malloc(bytes ? bytes : 1);
+    if (!pair_emb) return fn_fail(FN_ERR_NOMEM, "out of memory for %d pair embeddings", n_paths);
+    /* pair rows as facenet lays them out: embeddings[0::2], [1::2] */
+    for (int i = 0; i < n_paths; i++)
+        for (int d = 0; d < cols; d++) pair_emb[(size_t)i * cols + d] = emb[(size_t)row_of[i] * cols + d];
+    fn_status s = fn_evaluate_embeddings(pair_emb, pairs->n_pairs, cols, pairs->issame, params, out);
+    free(pair_emb);
+    return s;
+}

@@ -3,6 +3,11 @@
  * reduction B (mixed_7a), 5x block8 + a last block8 (scale 1, no ReLU), global average
  * pool, bottleneck (last_linear + last_bn), L2 normalisation.
  *
+ * Any depth and channel width loads (facenet-c's `train --depth/--width-multiplier` exports
+ * reduced networks): blocks are counted from the tensor names, every conv's channels are
+ * read from its weight's shape, and the input size comes from the model's metadata
+ * (`image_size`, 160 without it). The comments give the full network's channel counts.
+ *
  * Weights use facenet-pytorch's state_dict names (OIHW convs). At load each conv becomes
  * HWIO with its batch norm (eps 0.001) folded into weights + bias, and last_bn is folded
  * into the bottleneck. The 1x1 convs of a block that read the same input are merged into
@@ -27,7 +32,8 @@
 #define MAX_BATCH 32     /* images per pass through the arena; larger requests are chunked */
 #define MAX_SIZE 1024    /* largest input side accepted by fn_irv1_forward */
 #define MIN_SIZE 75      /* smallest input side whose reduction B output is >= 1 pixel */
-#define FEATURES 1792
+#define MAX_BLOCKS 64    /* blocks per stage (the full network has 5, 10, 5) */
+#define MAX_CHANNELS 16384
 
 
 typedef struct {
@@ -48,13 +54,15 @@ enum { BUF_A, BUF_B, BUF_CAT, BUF_T, BUF_WS, BUF_POOL, BUF_FC, N_BUF };
 
 typedef struct {
     conv c1a, c2a, c2b, c3b, c4a, c4b;
-    block35 repeat_1[5];
+    int depth[3];       /* block35, block17, block8 repeats (5, 10, 5 in the full network) */
+    block35 *repeat_1;
     reduction_a mixed_6a;
-    block17 repeat_2[10];
+    block17 *repeat_2;
     reduction_b mixed_7a;
-    block8 repeat_3[6]; /* repeat_3.0-4, then `block8` (scale 1, no ReLU) */
+    block8 *repeat_3;   /* repeat_3.0 .. depth[2]-1, then `block8` (scale 1, no ReLU) */
+    int trunk[3];       /* channels of the three stages' trunks: 256, 896, 1792 */
     int dim;
-    float *fc_w, *fc_b; /* (1792, dim) with last_bn folded in; (dim) */
+    float *fc_w, *fc_b; /* (trunk[2], dim) with last_bn folded in; (dim) */
     float *params;
     float *arena[FN_MAX_WORKERS];
     size_t arena_floats[FN_MAX_WORKERS];
@@ -112,10 +120,17 @@ static fn_status load_basic(loader *L, const char *prefix, conv *c, int col, int
     snprintf(name, sizeof name, "%s.conv.weight", prefix);
     FN_TRY(load_weight(L, name, c, col, n_out));
     const float *gamma, *beta, *mean, *var;
-    FN_TRY(get_vec(L, prefix, "bn.weight", n_out, &gamma));
-    FN_TRY(get_vec(L, prefix, "bn.bias", n_out, &beta));
-    FN_TRY(get_vec(L, prefix, "bn.running_mean", n_out, &mean));
-    FN_TRY(get_vec(L, prefix, "bn.running_var", n_out, &var));
+    fn_status s = get_vec(L, prefix, "bn.weight", n_out, &gamma);
+    if (!s) s = get_vec(L, prefix, "bn.bias", n_out, &beta);
+    if (!s) s = get_vec(L, prefix, "bn.running_mean", n_out, &mean);
+    if (!s) s = get_vec(L, prefix, "bn.running_var", n_out, &var);
+    if (s == FN_ERR_SHAPE) {
+        /* widths come from the conv weights: either side may be the odd one out */
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", fn_last_error());
+        return fn_fail(s, "%s (%d outputs in %s)", msg, n_out, name);
+    }
+    FN_TRY(s);
     size_t rows = (size_t)c->kh * c->kw * c->cin;
     for (int o = 0; o < n_out; o++) {
         if (!(var[o] >= 0)) return fn_fail(FN_ERR_FORMAT, "%s.bn.running_var[%d] is negative or NaN", prefix, o);
@@ -150,75 +165,130 @@ static fn_status up_conv(loader *L, conv *c, const char *prefix, int cin, int co
 
 #define PREFIX(buf, ...) (snprintf(buf, sizeof buf, __VA_ARGS__), buf)
 
-static fn_status load_block35(loader *L, block35 *b, int i) {
-    char p[96];
-    conv_init(L, &b->heads, 256, 96, 1, 1, 1, FN_PAD_VALID);
-    FN_TRY(load_basic(L, PREFIX(p, "repeat_1.%d.branch1.0", i), &b->heads, 0, 32));
-    FN_TRY(load_basic(L, PREFIX(p, "repeat_1.%d.branch2.0", i), &b->heads, 32, 32));
-    FN_TRY(load_basic(L, PREFIX(p, "repeat_1.%d.branch0", i), &b->heads, 64, 32));
-    FN_TRY(basic(L, &b->b1_3x3, PREFIX(p, "repeat_1.%d.branch1.1", i), 32, 32, 3, 3, 1, FN_PAD_SAME));
-    FN_TRY(basic(L, &b->b2_3x3a, PREFIX(p, "repeat_1.%d.branch2.1", i), 32, 32, 3, 3, 1, FN_PAD_SAME));
-    FN_TRY(basic(L, &b->b2_3x3b, PREFIX(p, "repeat_1.%d.branch2.2", i), 32, 32, 3, 3, 1, FN_PAD_SAME));
-    return up_conv(L, &b->up, PREFIX(p, "repeat_1.%d", i), 96, 256);
+/* The output channels of `prefix.conv.weight` (or of `prefix` itself when it names a
+ * tensor): the width of that layer, read from the weight's shape. */
+static fn_status width_of(loader *L, const char *prefix, int *c) {
+    char name[160];
+    snprintf(name, sizeof name, "%s.conv.weight", prefix);
+    const fn_tensor *t = fn_tensor_set_find(L->ts, name);
+    if (!t) return fn_fail(FN_ERR_MISSING, "tensor '%s' is missing", name);
+    if (t->ndim != 4 || t->shape[0] < 1 || t->shape[0] > MAX_CHANNELS)
+        return fn_fail(FN_ERR_SHAPE, "tensor '%s' must be (out, in, kh, kw) with 1..%d outputs", name, MAX_CHANNELS);
+    *c = (int)t->shape[0];
+    return FN_OK;
 }
 
-static fn_status load_block17(loader *L, block17 *b, int i) {
+/* A BasicConv2d whose output width comes from its weight. */
+static fn_status basic_auto(loader *L, conv *c, const char *prefix, int cin, int kh, int kw, int stride, fn_padding pad) {
+    int cout = 0;
+    FN_TRY(width_of(L, prefix, &cout));
+    return basic(L, c, prefix, cin, cout, kh, kw, stride, pad);
+}
+
+/* A merged 1x1 "heads" conv: the listed BasicConv2d layers side by side, in this order. */
+static fn_status heads_auto(loader *L, conv *c, int cin, int n, const char *const *prefixes) {
+    int w[4] = {0}, total = 0;
+    for (int k = 0; k < n; k++) { FN_TRY(width_of(L, prefixes[k], &w[k])); total += w[k]; }
+    conv_init(L, c, cin, total, 1, 1, 1, FN_PAD_VALID);
+    for (int k = 0, col = 0; k < n; col += w[k], k++) FN_TRY(load_basic(L, prefixes[k], c, col, w[k]));
+    return FN_OK;
+}
+
+/* trunk: the block's input (and output) channels */
+static fn_status load_block35(loader *L, block35 *b, int i, int trunk) {
+    char p[3][96], q[96];
+    const char *heads[3] = {PREFIX(p[0], "repeat_1.%d.branch1.0", i), PREFIX(p[1], "repeat_1.%d.branch2.0", i),
+                            PREFIX(p[2], "repeat_1.%d.branch0", i)};
+    FN_TRY(heads_auto(L, &b->heads, trunk, 3, heads));
+    int c1 = 0, c2 = 0;
+    FN_TRY(width_of(L, heads[0], &c1));
+    FN_TRY(width_of(L, heads[1], &c2));
+    int c0 = b->heads.cout - c1 - c2;
+    FN_TRY(basic_auto(L, &b->b1_3x3, PREFIX(q, "repeat_1.%d.branch1.1", i), c1, 3, 3, 1, FN_PAD_SAME));
+    FN_TRY(basic_auto(L, &b->b2_3x3a, PREFIX(q, "repeat_1.%d.branch2.1", i), c2, 3, 3, 1, FN_PAD_SAME));
+    FN_TRY(basic_auto(L, &b->b2_3x3b, PREFIX(q, "repeat_1.%d.branch2.2", i), b->b2_3x3a.cout, 3, 3, 1, FN_PAD_SAME));
+    return up_conv(L, &b->up, PREFIX(q, "repeat_1.%d", i), c0 + b->b1_3x3.cout + b->b2_3x3b.cout, trunk);
+}
+
+/* block17 (prefix "repeat_2.<i>") and block8 ("repeat_3.<i>", "block8") share one shape:
+ * [b1 head | b0] heads, b1 = two separable convs (kernels k x 1 shaped as given), up conv. */
+static fn_status load_two_branch(loader *L, const char *prefix, int trunk, conv *heads, conv *sep_a, conv *sep_b,
+                                 int ka_h, int ka_w, conv *up) {
+    char p[2][96], q[96];
+    const char *names[2] = {PREFIX(p[0], "%s.branch1.0", prefix), PREFIX(p[1], "%s.branch0", prefix)};
+    FN_TRY(heads_auto(L, heads, trunk, 2, names));
+    int c1 = 0;
+    FN_TRY(width_of(L, names[0], &c1));
+    FN_TRY(basic_auto(L, sep_a, PREFIX(q, "%s.branch1.1", prefix), c1, ka_h, ka_w, 1, FN_PAD_SAME));
+    FN_TRY(basic_auto(L, sep_b, PREFIX(q, "%s.branch1.2", prefix), sep_a->cout, ka_w, ka_h, 1, FN_PAD_SAME));
+    return up_conv(L, up, prefix, heads->cout - c1 + sep_b->cout, trunk);
+}
+
+static fn_status load_block17(loader *L, block17 *b, int i, int trunk) {
     char p[96];
-    conv_init(L, &b->heads, 896, 256, 1, 1, 1, FN_PAD_VALID);
-    FN_TRY(load_basic(L, PREFIX(p, "repeat_2.%d.branch1.0", i), &b->heads, 0, 128));
-    FN_TRY(load_basic(L, PREFIX(p, "repeat_2.%d.branch0", i), &b->heads, 128, 128));
-    FN_TRY(basic(L, &b->b1_1x7, PREFIX(p, "repeat_2.%d.branch1.1", i), 128, 128, 1, 7, 1, FN_PAD_SAME));
-    FN_TRY(basic(L, &b->b1_7x1, PREFIX(p, "repeat_2.%d.branch1.2", i), 128, 128, 7, 1, 1, FN_PAD_SAME));
-    return up_conv(L, &b->up, PREFIX(p, "repeat_2.%d", i), 256, 896);
+    return load_two_branch(L, PREFIX(p, "repeat_2.%d", i), trunk, &b->heads, &b->b1_1x7, &b->b1_7x1, 1, 7, &b->up);
 }
 
 /* prefix: "repeat_3.<i>" or "block8" */
-static fn_status load_block8(loader *L, block8 *b, const char *prefix, float scale, int relu) {
-    char p[96];
+static fn_status load_block8(loader *L, block8 *b, const char *prefix, float scale, int relu, int trunk) {
     b->scale = scale; b->relu = relu;
-    conv_init(L, &b->heads, 1792, 384, 1, 1, 1, FN_PAD_VALID);
-    FN_TRY(load_basic(L, PREFIX(p, "%s.branch1.0", prefix), &b->heads, 0, 192));
-    FN_TRY(load_basic(L, PREFIX(p, "%s.branch0", prefix), &b->heads, 192, 192));
-    FN_TRY(basic(L, &b->b1_1x3, PREFIX(p, "%s.branch1.1", prefix), 192, 192, 1, 3, 1, FN_PAD_SAME));
-    FN_TRY(basic(L, &b->b1_3x1, PREFIX(p, "%s.branch1.2", prefix), 192, 192, 3, 1, 1, FN_PAD_SAME));
-    return up_conv(L, &b->up, prefix, 384, 1792);
+    return load_two_branch(L, prefix, trunk, &b->heads, &b->b1_1x3, &b->b1_3x1, 1, 3, &b->up);
+}
+
+/* Blocks per stage, counted from the names of their up convs. */
+static fn_status count_blocks(const fn_tensor_set *ts, int depth[3]) {
+    static const char *const stage[3] = {"repeat_1", "repeat_2", "repeat_3"};
+    for (int s = 0; s < 3; s++) {
+        char name[64];
+        int d = 0;
+        while (d <= MAX_BLOCKS && (snprintf(name, sizeof name, "%s.%d.conv2d.weight", stage[s], d), fn_tensor_set_find(ts, name))) d++;
+        if (d > MAX_BLOCKS) return fn_fail(FN_ERR_LIMIT, "more than %d %s blocks", MAX_BLOCKS, stage[s]);
+        depth[s] = d;
+    }
+    return FN_OK;
 }
 
 static fn_status load_all(irv1 *net, loader *L) {
-    FN_TRY(basic(L, &net->c1a, "conv2d_1a", 3, 32, 3, 3, 2, FN_PAD_VALID));
-    FN_TRY(basic(L, &net->c2a, "conv2d_2a", 32, 32, 3, 3, 1, FN_PAD_VALID));
-    FN_TRY(basic(L, &net->c2b, "conv2d_2b", 32, 64, 3, 3, 1, FN_PAD_SAME));
-    FN_TRY(basic(L, &net->c3b, "conv2d_3b", 64, 80, 1, 1, 1, FN_PAD_VALID));
-    FN_TRY(basic(L, &net->c4a, "conv2d_4a", 80, 192, 3, 3, 1, FN_PAD_VALID));
-    FN_TRY(basic(L, &net->c4b, "conv2d_4b", 192, 256, 3, 3, 2, FN_PAD_VALID));
-    for (int i = 0; i < 5; i++) FN_TRY(load_block35(L, &net->repeat_1[i], i));
+    FN_TRY(basic_auto(L, &net->c1a, "conv2d_1a", 3, 3, 3, 2, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &net->c2a, "conv2d_2a", net->c1a.cout, 3, 3, 1, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &net->c2b, "conv2d_2b", net->c2a.cout, 3, 3, 1, FN_PAD_SAME));
+    FN_TRY(basic_auto(L, &net->c3b, "conv2d_3b", net->c2b.cout, 1, 1, 1, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &net->c4a, "conv2d_4a", net->c3b.cout, 3, 3, 1, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &net->c4b, "conv2d_4b", net->c4a.cout, 3, 3, 2, FN_PAD_VALID));
+    int trunk = net->trunk[0] = net->c4b.cout;
+    for (int i = 0; i < net->depth[0]; i++) FN_TRY(load_block35(L, &net->repeat_1[i], i, trunk));
 
     reduction_a *ra = &net->mixed_6a;
-    FN_TRY(basic(L, &ra->b0_3x3s2, "mixed_6a.branch0", 256, 384, 3, 3, 2, FN_PAD_VALID));
-    FN_TRY(basic(L, &ra->b1_1x1, "mixed_6a.branch1.0", 256, 192, 1, 1, 1, FN_PAD_VALID));
-    FN_TRY(basic(L, &ra->b1_3x3, "mixed_6a.branch1.1", 192, 192, 3, 3, 1, FN_PAD_SAME));
-    FN_TRY(basic(L, &ra->b1_3x3s2, "mixed_6a.branch1.2", 192, 256, 3, 3, 2, FN_PAD_VALID));
-    for (int i = 0; i < 10; i++) FN_TRY(load_block17(L, &net->repeat_2[i], i));
+    FN_TRY(basic_auto(L, &ra->b0_3x3s2, "mixed_6a.branch0", trunk, 3, 3, 2, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &ra->b1_1x1, "mixed_6a.branch1.0", trunk, 1, 1, 1, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &ra->b1_3x3, "mixed_6a.branch1.1", ra->b1_1x1.cout, 3, 3, 1, FN_PAD_SAME));
+    FN_TRY(basic_auto(L, &ra->b1_3x3s2, "mixed_6a.branch1.2", ra->b1_3x3.cout, 3, 3, 2, FN_PAD_VALID));
+    trunk = net->trunk[1] = ra->b0_3x3s2.cout + ra->b1_3x3s2.cout + trunk; /* + the max-pooled trunk */
+    for (int i = 0; i < net->depth[1]; i++) FN_TRY(load_block17(L, &net->repeat_2[i], i, trunk));
 
     reduction_b *rb = &net->mixed_7a;
-    conv_init(L, &rb->heads, 896, 768, 1, 1, 1, FN_PAD_VALID);
-    FN_TRY(load_basic(L, "mixed_7a.branch0.0", &rb->heads, 0, 256));
-    FN_TRY(load_basic(L, "mixed_7a.branch1.0", &rb->heads, 256, 256));
-    FN_TRY(load_basic(L, "mixed_7a.branch2.0", &rb->heads, 512, 256));
-    FN_TRY(basic(L, &rb->b0_3x3s2, "mixed_7a.branch0.1", 256, 384, 3, 3, 2, FN_PAD_VALID));
-    FN_TRY(basic(L, &rb->b1_3x3s2, "mixed_7a.branch1.1", 256, 256, 3, 3, 2, FN_PAD_VALID));
-    FN_TRY(basic(L, &rb->b2_3x3, "mixed_7a.branch2.1", 256, 256, 3, 3, 1, FN_PAD_SAME));
-    FN_TRY(basic(L, &rb->b2_3x3s2, "mixed_7a.branch2.2", 256, 256, 3, 3, 2, FN_PAD_VALID));
+    static const char *const rb_heads[3] = {"mixed_7a.branch0.0", "mixed_7a.branch1.0", "mixed_7a.branch2.0"};
+    FN_TRY(heads_auto(L, &rb->heads, trunk, 3, rb_heads));
+    int h0 = 0, h1 = 0;
+    FN_TRY(width_of(L, rb_heads[0], &h0));
+    FN_TRY(width_of(L, rb_heads[1], &h1));
+    FN_TRY(basic_auto(L, &rb->b0_3x3s2, "mixed_7a.branch0.1", h0, 3, 3, 2, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &rb->b1_3x3s2, "mixed_7a.branch1.1", h1, 3, 3, 2, FN_PAD_VALID));
+    FN_TRY(basic_auto(L, &rb->b2_3x3, "mixed_7a.branch2.1", rb->heads.cout - h0 - h1, 3, 3, 1, FN_PAD_SAME));
+    FN_TRY(basic_auto(L, &rb->b2_3x3s2, "mixed_7a.branch2.2", rb->b2_3x3.cout, 3, 3, 2, FN_PAD_VALID));
+    trunk = net->trunk[2] = rb->b0_3x3s2.cout + rb->b1_3x3s2.cout + rb->b2_3x3s2.cout + trunk;
 
     char p[32];
-    for (int i = 0; i < 5; i++) FN_TRY(load_block8(L, &net->repeat_3[i], PREFIX(p, "repeat_3.%d", i), 0.20f, 1));
-    FN_TRY(load_block8(L, &net->repeat_3[5], "block8", 1.0f, 0));
+    for (int i = 0; i < net->depth[2]; i++)
+        FN_TRY(load_block8(L, &net->repeat_3[i], PREFIX(p, "repeat_3.%d", i), 0.20f, 1, trunk));
+    FN_TRY(load_block8(L, &net->repeat_3[net->depth[2]], "block8", 1.0f, 0, trunk));
 
-    /* bottleneck: y = bn(x @ W^T), W (dim, 1792) -> fc_w (1792, dim) scaled per column */
-    net->fc_w = take(L, (size_t)FEATURES * net->dim);
+    /* bottleneck: y = bn(x @ W^T), W (dim, features) -> fc_w (features, dim) scaled per column */
+    const int features = trunk;
+    net->fc_w = take(L, (size_t)features * net->dim);
     net->fc_b = take(L, (size_t)net->dim);
     if (!L->base) return FN_OK;
-    int64_t shape[2] = {net->dim, FEATURES};
+    int64_t shape[2] = {net->dim, features};
     const float *w, *gamma, *beta, *mean, *var;
     FN_TRY(fn_tensor_set_get_f32(L->ts, "last_linear.weight", 2, shape, &w));
     FN_TRY(get_vec(L, "last_bn", "weight", net->dim, &gamma));
@@ -229,7 +299,7 @@ static fn_status load_all(irv1 *net, loader *L) {
         if (!(var[o] >= 0)) return fn_fail(FN_ERR_FORMAT, "last_bn.running_var[%d] is negative or NaN", o);
         float g = gamma[o] / sqrtf(var[o] + BN_EPS);
         net->fc_b[o] = beta[o] - mean[o] * g;
-        for (int k = 0; k < FEATURES; k++) net->fc_w[(size_t)k * net->dim + o] = w[(size_t)o * FEATURES + k] * g;
+        for (int k = 0; k < features; k++) net->fc_w[(size_t)k * net->dim + o] = w[(size_t)o * features + k] * g;
     }
     return FN_OK;
 }
@@ -291,59 +361,66 @@ static void maxpool_3x3s2(fwd *f, float *out, int ld_out, const float *in, int l
     fn_maxpool_forward(out, ld_out, in, ld_in, f->n, H, W, C, 3, 2, 0, 0, OH, OW);
 }
 
-/* x (n, H, W, 256) in place */
+/* x (n, H, W, C) in place, C = 256 in the full network (branches of 32) */
 static void block35_forward(fwd *f, const block35 *b, float *x, int H, int W) {
-    float *cat = get(f, BUF_CAT, act_size(f, H, W, 160)); /* [b1h | b2h | b0 | b1 | b2] */
-    float *t = get(f, BUF_T, act_size(f, H, W, 32));
-    conv_relu(f, &b->heads, cat, 160, x, 256, H, W);
-    conv_relu(f, &b->b1_3x3, at(cat, 96), 160, cat, 160, H, W);
-    conv_relu(f, &b->b2_3x3a, t, 32, at(cat, 32), 160, H, W);
-    conv_relu(f, &b->b2_3x3b, at(cat, 128), 160, t, 32, H, W);
-    conv_ex(f, &b->up, x, 256, at(cat, 64), 160, H, W, 0.17f, 1.0f, FN_ACT_RELU);
+    const int C = b->up.cout, hw = b->heads.cout; /* heads: [b1h | b2h | b0] */
+    const int cw = hw + b->b1_3x3.cout + b->b2_3x3b.cout; /* [b1h | b2h | b0 | b1 | b2] */
+    float *cat = get(f, BUF_CAT, act_size(f, H, W, cw));
+    float *t = get(f, BUF_T, act_size(f, H, W, b->b2_3x3a.cout));
+    conv_relu(f, &b->heads, cat, cw, x, C, H, W);
+    conv_relu(f, &b->b1_3x3, at(cat, hw), cw, cat, cw, H, W);
+    conv_relu(f, &b->b2_3x3a, t, b->b2_3x3a.cout, at(cat, b->b1_3x3.cin), cw, H, W);
+    conv_relu(f, &b->b2_3x3b, at(cat, hw + b->b1_3x3.cout), cw, t, b->b2_3x3a.cout, H, W);
+    conv_ex(f, &b->up, x, C, at(cat, cw - b->up.cin), cw, H, W, 0.17f, 1.0f, FN_ACT_RELU);
 }
 
-/* x (n, H, W, 256) -> out (n, OH, OW, 896) = [b0 384 | b1 256 | maxpool 256] */
-static void reduction_a_forward(fwd *f, const reduction_a *r, float *out, const float *x, int H, int W) {
-    float *head = get(f, BUF_CAT, act_size(f, H, W, 192));
-    float *t = get(f, BUF_T, act_size(f, H, W, 192));
-    conv_relu(f, &r->b0_3x3s2, out, 896, x, 256, H, W);
-    conv_relu(f, &r->b1_1x1, head, 192, x, 256, H, W);
-    conv_relu(f, &r->b1_3x3, t, 192, head, 192, H, W);
-    conv_relu(f, &r->b1_3x3s2, at(out, 384), 896, t, 192, H, W);
-    maxpool_3x3s2(f, at(out, 640), 896, x, 256, H, W, 256);
+/* x (n, H, W, C) -> out (n, OH, OW, b0 + b1 + C) = [b0 384 | b1 256 | maxpool 256] */
+static void reduction_a_forward(fwd *f, const reduction_a *r, float *out, const float *x, int H, int W, int C) {
+    const int ld = r->b0_3x3s2.cout + r->b1_3x3s2.cout + C;
+    float *head = get(f, BUF_CAT, act_size(f, H, W, r->b1_1x1.cout));
+    float *t = get(f, BUF_T, act_size(f, H, W, r->b1_3x3.cout));
+    conv_relu(f, &r->b0_3x3s2, out, ld, x, C, H, W);
+    conv_relu(f, &r->b1_1x1, head, r->b1_1x1.cout, x, C, H, W);
+    conv_relu(f, &r->b1_3x3, t, r->b1_3x3.cout, head, r->b1_1x1.cout, H, W);
+    conv_relu(f, &r->b1_3x3s2, at(out, r->b0_3x3s2.cout), ld, t, r->b1_3x3.cout, H, W);
+    maxpool_3x3s2(f, at(out, r->b0_3x3s2.cout + r->b1_3x3s2.cout), ld, x, C, H, W, C);
 }
 
-/* x (n, H, W, 896) in place */
+/* block17 / block8: x (n, H, W, C) in place; heads [b1h | b0], b1 = sep_a then sep_b */
+static void two_branch_forward(fwd *f, const conv *heads, const conv *sep_a, const conv *sep_b, const conv *up,
+                               float scale, fn_act act, float *x, int H, int W) {
+    const int C = up->cout, hw = heads->cout, cw = hw + sep_b->cout; /* [b1h | b0 | b1] */
+    float *cat = get(f, BUF_CAT, act_size(f, H, W, cw));
+    float *t = get(f, BUF_T, act_size(f, H, W, sep_a->cout));
+    conv_relu(f, heads, cat, cw, x, C, H, W);
+    conv_relu(f, sep_a, t, sep_a->cout, cat, cw, H, W);
+    conv_relu(f, sep_b, at(cat, hw), cw, t, sep_a->cout, H, W);
+    conv_ex(f, up, x, C, at(cat, cw - up->cin), cw, H, W, scale, 1.0f, act);
+}
+
+/* 896 channels, branches of 128 in the full network */
 static void block17_forward(fwd *f, const block17 *b, float *x, int H, int W) {
-    float *cat = get(f, BUF_CAT, act_size(f, H, W, 384)); /* [b1h | b0 | b1] */
-    float *t = get(f, BUF_T, act_size(f, H, W, 128));
-    conv_relu(f, &b->heads, cat, 384, x, 896, H, W);
-    conv_relu(f, &b->b1_1x7, t, 128, cat, 384, H, W);
-    conv_relu(f, &b->b1_7x1, at(cat, 256), 384, t, 128, H, W);
-    conv_ex(f, &b->up, x, 896, at(cat, 128), 384, H, W, 0.10f, 1.0f, FN_ACT_RELU);
+    two_branch_forward(f, &b->heads, &b->b1_1x7, &b->b1_7x1, &b->up, 0.10f, FN_ACT_RELU, x, H, W);
 }
 
-/* x (n, H, W, 896) -> out (n, OH, OW, 1792) = [b0 384 | b1 256 | b2 256 | maxpool 896] */
-static void reduction_b_forward(fwd *f, const reduction_b *r, float *out, const float *x, int H, int W) {
-    float *heads = get(f, BUF_CAT, act_size(f, H, W, 768)); /* [b0h | b1h | b2h] */
-    float *t = get(f, BUF_T, act_size(f, H, W, 256));
-    conv_relu(f, &r->heads, heads, 768, x, 896, H, W);
-    conv_relu(f, &r->b0_3x3s2, out, 1792, heads, 768, H, W);
-    conv_relu(f, &r->b1_3x3s2, at(out, 384), 1792, at(heads, 256), 768, H, W);
-    conv_relu(f, &r->b2_3x3, t, 256, at(heads, 512), 768, H, W);
-    conv_relu(f, &r->b2_3x3s2, at(out, 640), 1792, t, 256, H, W);
-    maxpool_3x3s2(f, at(out, 896), 1792, x, 896, H, W, 896);
+/* x (n, H, W, C) -> out (n, OH, OW, b0 + b1 + b2 + C) = [b0 384 | b1 256 | b2 256 | maxpool 896] */
+static void reduction_b_forward(fwd *f, const reduction_b *r, float *out, const float *x, int H, int W, int C) {
+    const int hw = r->heads.cout; /* [b0h | b1h | b2h] */
+    const int ld = r->b0_3x3s2.cout + r->b1_3x3s2.cout + r->b2_3x3s2.cout + C;
+    float *heads = get(f, BUF_CAT, act_size(f, H, W, hw));
+    float *t = get(f, BUF_T, act_size(f, H, W, r->b2_3x3.cout));
+    conv_relu(f, &r->heads, heads, hw, x, C, H, W);
+    conv_relu(f, &r->b0_3x3s2, out, ld, heads, hw, H, W);
+    conv_relu(f, &r->b1_3x3s2, at(out, r->b0_3x3s2.cout), ld, at(heads, r->b0_3x3s2.cin), hw, H, W);
+    conv_relu(f, &r->b2_3x3, t, r->b2_3x3.cout, at(heads, hw - r->b2_3x3.cin), hw, H, W);
+    conv_relu(f, &r->b2_3x3s2, at(out, r->b0_3x3s2.cout + r->b1_3x3s2.cout), ld, t, r->b2_3x3.cout, H, W);
+    maxpool_3x3s2(f, at(out, ld - C), ld, x, C, H, W, C);
 }
 
-/* x (n, H, W, 1792) in place */
+/* 1792 channels, branches of 192 in the full network */
 static void block8_forward(fwd *f, const block8 *b, float *x, int H, int W) {
-    float *cat = get(f, BUF_CAT, act_size(f, H, W, 576)); /* [b1h | b0 | b1] */
-    float *t = get(f, BUF_T, act_size(f, H, W, 192));
-    conv_relu(f, &b->heads, cat, 576, x, 1792, H, W);
-    conv_relu(f, &b->b1_1x3, t, 192, cat, 576, H, W);
-    conv_relu(f, &b->b1_3x1, at(cat, 384), 576, t, 192, H, W);
-    conv_ex(f, &b->up, x, 1792, at(cat, 192), 576, H, W, b->scale, 1.0f,
-            b->relu ? FN_ACT_RELU : FN_ACT_NONE);
+    two_branch_forward(f, &b->heads, &b->b1_1x3, &b->b1_3x1, &b->up, b->scale, b->relu ? FN_ACT_RELU : FN_ACT_NONE,
+                       x, H, W);
 }
 
 fn_irv1_sizes fn_irv1_tap_sizes(int size) {
@@ -371,45 +448,47 @@ static void network_forward(fwd *f, const float *x, int S, float *out, const fn_
     irv1 *net = f->net;
     fn_irv1_taps none = {0};
     const fn_irv1_taps *taps = tp ? tp : &none;
-    /* stem, ping-ponging between buffers A and B */
+    /* stem, ping-ponging between buffers A and B (full widths 32, 32, 64, 80, 192, 256) */
+    const int k1 = net->c1a.cout, k2 = net->c2a.cout, k3 = net->c2b.cout, k4 = net->c3b.cout;
+    const int k5 = net->c4a.cout, T0 = net->trunk[0], T1 = net->trunk[1], T2 = net->trunk[2];
     int h1 = conv_out(&net->c1a, S, 3), h2 = conv_out(&net->c2a, h1, 3);
     int h3, pad;
     fn_conv_out_size(h2, 3, 2, FN_PAD_VALID, &h3, &pad);
     int h4 = conv_out(&net->c4a, h3, 3), h5 = conv_out(&net->c4b, h4, 3);
-    size_t a_need = maxz(maxz(act_size(f, h1, h1, 32), act_size(f, h2, h2, 64)),
-                         maxz(act_size(f, h3, h3, 80), act_size(f, h5, h5, 256)));
-    size_t b_need = maxz(maxz(act_size(f, h2, h2, 32), act_size(f, h3, h3, 64)), act_size(f, h4, h4, 192));
+    size_t a_need = maxz(maxz(act_size(f, h1, h1, k1), act_size(f, h2, h2, k3)),
+                         maxz(act_size(f, h3, h3, k4), act_size(f, h5, h5, T0)));
+    size_t b_need = maxz(maxz(act_size(f, h2, h2, k2), act_size(f, h3, h3, k3)), act_size(f, h4, h4, k5));
     float *a = get(f, BUF_A, a_need), *b = get(f, BUF_B, b_need);
-    conv_relu(f, &net->c1a, a, 32, x, 3, S, S);
-    conv_relu(f, &net->c2a, b, 32, a, 32, h1, h1);
-    conv_relu(f, &net->c2b, a, 64, b, 32, h2, h2);
-    maxpool_3x3s2(f, b, 64, a, 64, h2, h2, 64);
-    conv_relu(f, &net->c3b, a, 80, b, 64, h3, h3);
-    conv_relu(f, &net->c4a, b, 192, a, 80, h3, h3);
-    conv_relu(f, &net->c4b, a, 256, b, 192, h4, h4);
-    copy_tap(f, taps->stem, a, act_size(f, h5, h5, 256));
+    conv_relu(f, &net->c1a, a, k1, x, 3, S, S);
+    conv_relu(f, &net->c2a, b, k2, a, k1, h1, h1);
+    conv_relu(f, &net->c2b, a, k3, b, k2, h2, h2);
+    maxpool_3x3s2(f, b, k3, a, k3, h2, h2, k3);
+    conv_relu(f, &net->c3b, a, k4, b, k3, h3, h3);
+    conv_relu(f, &net->c4a, b, k5, a, k4, h3, h3);
+    conv_relu(f, &net->c4b, a, T0, b, k5, h4, h4);
+    copy_tap(f, taps->stem, a, act_size(f, h5, h5, T0));
 
-    for (int i = 0; i < 5; i++) block35_forward(f, &net->repeat_1[i], a, h5, h5);
+    for (int i = 0; i < net->depth[0]; i++) block35_forward(f, &net->repeat_1[i], a, h5, h5);
     int h6 = conv_out(&net->mixed_6a.b0_3x3s2, h5, 3);
-    b = get(f, BUF_B, act_size(f, h6, h6, 896));
-    reduction_a_forward(f, &net->mixed_6a, b, a, h5, h5);
-    copy_tap(f, taps->mixed_6a, b, act_size(f, h6, h6, 896));
+    b = get(f, BUF_B, act_size(f, h6, h6, T1));
+    reduction_a_forward(f, &net->mixed_6a, b, a, h5, h5, T0);
+    copy_tap(f, taps->mixed_6a, b, act_size(f, h6, h6, T1));
 
-    for (int i = 0; i < 10; i++) block17_forward(f, &net->repeat_2[i], b, h6, h6);
+    for (int i = 0; i < net->depth[1]; i++) block17_forward(f, &net->repeat_2[i], b, h6, h6);
     int h7 = conv_out(&net->mixed_7a.b0_3x3s2, h6, 3);
-    a = get(f, BUF_A, act_size(f, h7, h7, 1792));
-    reduction_b_forward(f, &net->mixed_7a, a, b, h6, h6);
-    copy_tap(f, taps->mixed_7a, a, act_size(f, h7, h7, 1792));
+    a = get(f, BUF_A, act_size(f, h7, h7, T2));
+    reduction_b_forward(f, &net->mixed_7a, a, b, h6, h6, T1);
+    copy_tap(f, taps->mixed_7a, a, act_size(f, h7, h7, T2));
 
-    for (int i = 0; i < 6; i++) block8_forward(f, &net->repeat_3[i], a, h7, h7);
+    for (int i = 0; i <= net->depth[2]; i++) block8_forward(f, &net->repeat_3[i], a, h7, h7);
 
     /* global average pool (dropout is the identity at inference), bottleneck, L2 norm */
-    float *pooled = get(f, BUF_POOL, (size_t)f->n * FEATURES);
+    float *pooled = get(f, BUF_POOL, (size_t)f->n * T2);
     float *fc = get(f, BUF_FC, (size_t)f->n * net->dim);
     if (f->plan) return;
-    fn_global_avgpool_forward(pooled, a, f->n, h7 * h7, FEATURES);
-    copy_tap(f, taps->pooled, pooled, (size_t)f->n * FEATURES);
-    fn_dense_forward(fc, pooled, net->fc_w, net->fc_b, f->n, FEATURES, net->dim);
+    fn_global_avgpool_forward(pooled, a, f->n, h7 * h7, T2);
+    copy_tap(f, taps->pooled, pooled, (size_t)f->n * T2);
+    fn_dense_forward(fc, pooled, net->fc_w, net->fc_b, f->n, T2, net->dim);
     fn_l2norm_forward(out, fc, f->n, net->dim, 1e-10f);
 }
 
@@ -438,11 +517,11 @@ static fn_status arena_prepare(irv1 *net, fwd *f, int n, int S, int worker) {
     return FN_OK;
 }
 
-static void offset_taps(fn_irv1_taps *dst, const fn_irv1_taps *src, fn_irv1_sizes z, long i0) {
-    dst->stem = src->stem ? src->stem + i0 * z.stem * z.stem * 256 : NULL;
-    dst->mixed_6a = src->mixed_6a ? src->mixed_6a + i0 * z.mixed_6a * z.mixed_6a * 896 : NULL;
-    dst->mixed_7a = src->mixed_7a ? src->mixed_7a + i0 * z.mixed_7a * z.mixed_7a * FEATURES : NULL;
-    dst->pooled = src->pooled ? src->pooled + i0 * FEATURES : NULL;
+static void offset_taps(fn_irv1_taps *dst, const fn_irv1_taps *src, fn_irv1_sizes z, const int trunk[3], long i0) {
+    dst->stem = src->stem ? src->stem + i0 * z.stem * z.stem * trunk[0] : NULL;
+    dst->mixed_6a = src->mixed_6a ? src->mixed_6a + i0 * z.mixed_6a * z.mixed_6a * trunk[1] : NULL;
+    dst->mixed_7a = src->mixed_7a ? src->mixed_7a + i0 * z.mixed_7a * z.mixed_7a * trunk[2] : NULL;
+    dst->pooled = src->pooled ? src->pooled + i0 * trunk[2] : NULL;
 }
 
 /* One worker's share: images [i0, i1) in MAX_BATCH chunks through its own arena. */
@@ -462,7 +541,7 @@ static fn_status share_forward(void *ctx, int i0, int i1, int worker) {
         fwd f;
         FN_TRY(arena_prepare(j->net, &f, nb, j->size, worker));
         fn_irv1_taps t = {0};
-        if (j->taps) offset_taps(&t, j->taps, j->z, c0);
+        if (j->taps) offset_taps(&t, j->taps, j->z, j->net->trunk, c0);
         network_forward(&f, j->x + (size_t)c0 * j->size * j->size * 3, j->size,
                         j->out + (size_t)c0 * j->net->dim, &t);
     }
@@ -517,25 +596,49 @@ static fn_status irv1_embed(struct fn_model *m, const fn_image *crops, int n, fl
     return s;
 }
 
+static void irv1_free(irv1 *net) {
+    fn_free(net->params);
+    for (int k = 0; k < FN_MAX_WORKERS; k++) fn_free(net->arena[k]);
+    free(net->repeat_1); free(net->repeat_2); free(net->repeat_3);
+    free(net);
+}
+
 static void irv1_destroy(struct fn_model *m) {
     irv1 *net = m->impl;
     if (!net) return;
-    fn_free(net->params);
-    for (int k = 0; k < FN_MAX_WORKERS; k++) fn_free(net->arena[k]);
-    free(net);
+    irv1_free(net);
     m->impl = NULL;
 }
 
 fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m) {
     const fn_tensor *ll = fn_tensor_set_find(ts, "last_linear.weight");
     if (!ll) return fn_fail(FN_ERR_MISSING, "tensor 'last_linear.weight' is missing");
-    if (ll->ndim != 2 || ll->shape[1] != FEATURES || ll->shape[0] < 1 || ll->shape[0] > 65536)
-        return fn_fail(FN_ERR_SHAPE, "tensor 'last_linear.weight' must be (dim, %d)", FEATURES);
+    if (ll->ndim != 2 || ll->shape[0] < 1 || ll->shape[0] > 65536 || ll->shape[1] < 1)
+        return fn_fail(FN_ERR_SHAPE, "tensor 'last_linear.weight' must be (dim, features)");
+    /* the input size a reduced export was trained at (facenet-c's train writes it) */
+    int input_size = 160;
+    char v[64];
+    if (fn_tensor_set_meta(ts, "image_size", v, sizeof v)) {
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (*end || end == v || x < MIN_SIZE || x > MAX_SIZE || fn_irv1_tap_sizes((int)x).mixed_7a < 1)
+            return fn_fail(FN_ERR_FORMAT, "metadata image_size '%s' is not an input size between %d and %d", v, MIN_SIZE, MAX_SIZE);
+        input_size = (int)x;
+    }
+    fn_standardize std = FN_STD_FIXED;
+    if (fn_tensor_set_meta(ts, "standardize", v, sizeof v) && !strcmp(v, "prewhiten")) std = FN_STD_PREWHITEN;
     irv1 *net = calloc(1, sizeof *net);
     if (!net) return fn_fail(FN_ERR_NOMEM, "out of memory");
     net->dim = (int)ll->shape[0];
+    fn_status s = count_blocks(ts, net->depth);
+    if (s == FN_OK) {
+        net->repeat_1 = calloc((size_t)net->depth[0] + 1, sizeof *net->repeat_1);
+        net->repeat_2 = calloc((size_t)net->depth[1] + 1, sizeof *net->repeat_2);
+        net->repeat_3 = calloc((size_t)net->depth[2] + 1, sizeof *net->repeat_3);
+        if (!net->repeat_1 || !net->repeat_2 || !net->repeat_3) s = fn_fail(FN_ERR_NOMEM, "out of memory");
+    }
     loader L = {ts, NULL, 0};
-    fn_status s = load_all(net, &L); /* counting pass */
+    if (s == FN_OK) s = load_all(net, &L); /* counting pass */
     if (s == FN_OK) {
         net->params = fn_malloc(sizeof(float) * L.used);
         if (!net->params) s = fn_fail(FN_ERR_NOMEM, "out of memory for %zu parameters", L.used);
@@ -545,16 +648,15 @@ fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m) {
         s = load_all(net, &L);
     }
     if (s != FN_OK) {
-        fn_free(net->params);
-        free(net);
+        irv1_free(net);
         return s;
     }
     m->arch = IRV1_ARCH;
     m->dim = net->dim;
-    m->input_size = 160;
+    m->input_size = input_size;
     m->crop = FN_CROP_MARGIN;
     m->crop_margin = 44;
-    m->standardize = FN_STD_FIXED;
+    m->standardize = std;
     m->impl = net;
     m->embed = irv1_embed;
     m->destroy = irv1_destroy;

@@ -2,18 +2,43 @@
  * names, and dispatch embed/crop to it. */
 #include "model.h"
 #include "facenet.h"
+#include "json.h"
 
+const char *fn_tensor_set_meta(const fn_tensor_set *ts, const char *key, char *buf, size_t n) {
+    if (!ts->metadata_json || n == 0) return NULL;
+    fn_json *doc;
+    if (fn_json_parse(ts->metadata_json, strlen(ts->metadata_json), &doc)) { fn_clear_error(); return NULL; }
+    const fn_json *v = fn_json_get(doc, key);
+    const char *r = NULL;
+    if (v && v->type == FN_JSON_STRING) { snprintf(buf, n, "%s", v->string); r = buf; }
+    fn_json_free(doc);
+    return r;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const uint8_t *p = data;
+    for (size_t k = 0; k < n; k++) { h ^= p[k]; h *= 1099511628211ull; }
+    return h;
+}
 
 void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]) {
     uint64_t h = 1469598103934665603ull;
     /* The id names the embeddings, not just the weights: bump this tag whenever the code
      * that turns a crop into an embedding changes, so caches and classifiers made
      * by older code are refused. */
-    for (const char *c = FN_EMBEDDING_CODE_VERSION; *c; c++) { h ^= (uint8_t)*c; h *= 1099511628211ull; }
+    h = fnv1a(h, FN_EMBEDDING_CODE_VERSION, strlen(FN_EMBEDDING_CODE_VERSION));
     for (int i = 0; i < ts->n; i++) {
-        for (const char *c = ts->t[i].name; *c; c++) { h ^= (uint8_t)*c; h *= 1099511628211ull; }
-        const uint8_t *p = ts->t[i].data;
-        for (size_t k = 0; k < ts->t[i].nbytes; k++) { h ^= p[k]; h *= 1099511628211ull; }
+        h = fnv1a(h, ts->t[i].name, strlen(ts->t[i].name));
+        h = fnv1a(h, ts->t[i].data, ts->t[i].nbytes);
+    }
+    /* the same weights at another input size or standardisation embed differently; only
+     * present keys count, so models without them keep their ids */
+    static const char *const keys[] = {"image_size", "standardize"};
+    for (int k = 0; k < 2; k++) {
+        char v[64];
+        if (!fn_tensor_set_meta(ts, keys[k], v, sizeof v)) continue;
+        h = fnv1a(h, keys[k], strlen(keys[k]) + 1);
+        h = fnv1a(h, v, strlen(v) + 1);
     }
     snprintf(out, 65, "%016llx", (unsigned long long)h);
 }

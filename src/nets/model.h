@@ -26,7 +26,11 @@ fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m);
 fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m);
 
 #define FN_EMBEDDING_CODE_VERSION "embed-v2" /* v2: dlib ResNet sums chip + mirror */
-/* 64-bit FNV-1a over the embedding code version and every tensor's name and bytes, as 16
- * hex chars (the model id). */
+/* 64-bit FNV-1a over the embedding code version, every tensor's name and bytes and the
+ * metadata that changes embeddings without changing a tensor (image_size, standardize),
+ * as 16 hex chars (the model id). Depth and width are in the names and shapes. */
 void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]);
+/* The string value of `key` in the safetensors metadata, copied into buf (truncated to
+ * n - 1 bytes); NULL when absent or not a string. */
+const char *fn_tensor_set_meta(const fn_tensor_set *ts, const char *key, char *buf, size_t n);
 #endif

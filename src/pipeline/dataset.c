@@ -114,6 +114,17 @@ fn_status fn_dataset_load(const char *dir, fn_dataset *out) {
     return s;
 }
 
+fn_status fn_load_aligned_crop(const char *path, int size, fn_image *out, int *resized) {
+    if (resized) *resized = 0;
+    fn_image img;
+    FN_TRY(fn_image_load(path, 1, &img));
+    if (img.w == size && img.h == size) { *out = img; return FN_OK; }
+    fn_status s = fn_image_resize(&img, size, size, out);
+    fn_image_free(&img);
+    if (s == FN_OK && resized) *resized = 1;
+    return s;
+}
+
 fn_status fn_embed_face_file(fn_detector *det, fn_model *model, const char *path, int aligned,
                              float *emb, fn_face *face, int *found) {
     *found = 0;

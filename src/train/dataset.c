@@ -1,88 +1,7 @@
-/* dataset.c — the data side of facenet's training: get_dataset (class folders),
- * sample_people, select_triplets, image preparation (crop/flip/standardise) and the
- * held-out verification accuracy reported after each epoch. */
+/* dataset.c — the data side of facenet's training: sample_people, select_triplets, image
+ * preparation (crop/flip/standardise) and the held-out verification accuracy reported
+ * after each epoch. The class folders are read by fn_dataset_load (src/pipeline). */
 #include "train.h"
-#include <dirent.h>
-#include <sys/stat.h>
-#include <strings.h>
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static int is_image(const char *name) {
-    const char *dot = strrchr(name, '.');
-    if (!dot) return 0;
-    const char *ext[] = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".gif"};
-    for (int i = 0; i < 7; i++) if (!strcasecmp(dot, ext[i])) return 1;
-    return 0;
-}
-
-/* sorted names of entries in dir (directories or image files) */
-static fn_status list_dir(const char *dir, int want_dirs, char ***out, int *n) {
-    DIR *d = opendir(dir);
-    *out = NULL; *n = 0;
-    if (!d) return fn_fail(FN_ERR_IO, "%s: cannot open folder", dir);
-    int cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char path[4096];
-        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
-        struct stat st;
-        if (stat(path, &st)) continue;
-        if (want_dirs ? !S_ISDIR(st.st_mode) : (!S_ISREG(st.st_mode) || !is_image(e->d_name))) continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **q = realloc(*out, sizeof(char *) * cap);
-            if (!q) { closedir(d); return fn_fail(FN_ERR_NOMEM, "out of memory listing %s", dir); }
-            *out = q;
-        }
-        (*out)[(*n)++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (*n) qsort(*out, *n, sizeof(char *), cmp_str);
-    return FN_OK;
-}
-
-fn_status fn_train_dataset_load(const char *dir, fn_train_dataset *ds) {
-    memset(ds, 0, sizeof *ds);
-    char **names;
-    int n;
-    FN_TRY(list_dir(dir, 1, &names, &n));
-    ds->cls = calloc(n ? n : 1, sizeof(fn_train_class));
-    if (!ds->cls) return fn_fail(FN_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n; i++) {
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
-        char **files;
-        int nf;
-        fn_status s = list_dir(sub, 0, &files, &nf);
-        if (s) { for (int k = i; k < n; k++) free(names[k]); free(names); fn_train_dataset_free(ds); return s; }
-        fn_train_class *c = &ds->cls[ds->n++];
-        c->name = names[i];
-        c->n = nf;
-        c->paths = files;
-        for (int k = 0; k < nf; k++) {
-            char *p = malloc(strlen(sub) + strlen(files[k]) + 2);
-            if (!p) return fn_fail(FN_ERR_NOMEM, "out of memory");
-            sprintf(p, "%s/%s", sub, files[k]);
-            free(files[k]);
-            files[k] = p;
-        }
-    }
-    free(names);
-    if (ds->n == 0) return fn_fail(FN_ERR_ARG, "%s: no class folders (expected DIR/person/image.jpg)", dir);
-    return FN_OK;
-}
-
-void fn_train_dataset_free(fn_train_dataset *ds) {
-    for (int i = 0; i < ds->n; i++) {
-        for (int k = 0; k < ds->cls[i].n; k++) free(ds->cls[i].paths[k]);
-        free(ds->cls[i].paths);
-        free(ds->cls[i].name);
-    }
-    free(ds->cls);
-    memset(ds, 0, sizeof *ds);
-}
 
 static void shuffle_int(int *a, int n, fn_rng *rng) {
     for (int i = n - 1; i > 0; i--) {
@@ -91,24 +10,24 @@ static void shuffle_int(int *a, int n, fn_rng *rng) {
     }
 }
 
-int fn_sample_people(const fn_train_dataset *ds, int people_per_batch, int images_per_person,
+int fn_sample_people(const fn_dataset *ds, int people_per_batch, int images_per_person,
                      fn_rng *rng, fn_sample_ref *out, int *num_per_class, int *n_classes) {
     const int want = people_per_batch * images_per_person;
-    int *order = malloc(sizeof(int) * ds->n);
+    int *order = malloc(sizeof(int) * (ds->n_classes ? ds->n_classes : 1));
     FN_ASSERT(order);
-    for (int i = 0; i < ds->n; i++) order[i] = i;
-    shuffle_int(order, ds->n, rng);
+    for (int i = 0; i < ds->n_classes; i++) order[i] = i;
+    shuffle_int(order, ds->n_classes, rng);
     int count = 0, k = 0;
     /* facenet loops until the batch is full; it would index past the classes when the
      * dataset is too small, here the sample just ends */
-    for (int i = 0; count < want && i < ds->n; i++) {
-        const fn_train_class *c = &ds->cls[order[i]];
-        if (c->n == 0) continue;
-        int *idx = malloc(sizeof(int) * c->n);
+    for (int i = 0; count < want && i < ds->n_classes; i++) {
+        const fn_dataset_class *c = &ds->classes[order[i]];
+        if (c->n_paths == 0) continue;
+        int *idx = malloc(sizeof(int) * c->n_paths);
         FN_ASSERT(idx);
-        for (int j = 0; j < c->n; j++) idx[j] = j;
-        shuffle_int(idx, c->n, rng);
-        int take = c->n < images_per_person ? c->n : images_per_person;
+        for (int j = 0; j < c->n_paths; j++) idx[j] = j;
+        shuffle_int(idx, c->n_paths, rng);
+        int take = c->n_paths < images_per_person ? c->n_paths : images_per_person;
         if (take > want - count) take = want - count;
         for (int j = 0; j < take; j++) out[count++] = (fn_sample_ref){order[i], idx[j]};
         num_per_class[k++] = take;
@@ -175,15 +94,15 @@ int fn_select_triplets(const float *emb, int dim, const int *num_per_class, int 
 }
 
 float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold) {
+    if (threshold) *threshold = 0;
     int n_same = 0, n_diff = 0;
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) { if (labels[i] == labels[j]) n_same++; else n_diff++; }
-    if (n_same == 0 || n_diff == 0) { if (threshold) *threshold = 0; return -1; }
+    if (n_same == 0 || n_diff == 0) return -1;
     int step = n_diff / n_same > 1 ? n_diff / n_same : 1;
     int cap = n_same + n_diff / step + 2;
-    float *dist = malloc(sizeof(float) * cap);
-    char *same = malloc(cap);
-    float *sd = malloc(sizeof(float) * n_same), *dd = malloc(sizeof(float) * (n_diff / step + 1));
+    double *dist = malloc(sizeof(double) * cap), *sd = malloc(sizeof(double) * n_same), *dd = malloc(sizeof(double) * (n_diff / step + 1));
+    uint8_t *same = malloc(cap);
     FN_ASSERT(dist && same && sd && dd);
     int ks = 0, kd = 0, seen = 0;
     for (int i = 0; i < n; i++)
@@ -198,26 +117,18 @@ float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n
         if (i < ks) { dist[m] = sd[i]; same[m++] = 1; }
         if (i < kd) { dist[m] = dd[i]; same[m++] = 0; }
     }
-    const int folds = 10, n_thr = 401;
-    double acc_sum = 0, thr_sum = 0;
-    for (int f = 0; f < folds; f++) {
-        int lo = (int)((long)m * f / folds), hi = (int)((long)m * (f + 1) / folds);
-        int best_t = 0, best_c = -1;
-        for (int t = 0; t < n_thr; t++) {
-            float th = t * 0.01f;
-            int c = 0;
-            for (int i = 0; i < m; i++) if (i < lo || i >= hi) c += (dist[i] < th) == same[i];
-            if (c > best_c) { best_c = c; best_t = t; }
-        }
-        float th = best_t * 0.01f;
-        int c = 0;
-        for (int i = lo; i < hi; i++) c += (dist[i] < th) == same[i];
-        acc_sum += hi > lo ? (double)c / (hi - lo) : 0;
-        thr_sum += th;
+    /* facenet's calculate_roc over these pairs: the library's LFW protocol */
+    fn_eval_params params;
+    fn_eval_params_default(&params);
+    fn_eval_result r = {0};
+    float acc = -1;
+    if (m >= params.n_folds && fn_evaluate_distances(dist, m, same, &params, &r) == FN_OK) {
+        acc = (float)r.accuracy;
+        if (threshold) *threshold = (float)r.threshold;
     }
+    fn_eval_result_free(&r);
     free(dist); free(same); free(sd); free(dd);
-    if (threshold) *threshold = (float)(thr_sum / folds);
-    return (float)(acc_sum / folds);
+    return acc;
 }
 
 void fn_train_load_geometry(int w, int h, int size, fn_image_fit fit, const fn_augment *aug, int *lw, int *lh) {

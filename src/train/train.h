@@ -30,9 +30,14 @@ typedef struct {
 
 typedef struct {
     fn_train_mode mode;
-    const char *data_dir;          /* class sub-folders of images (facenet get_dataset) */
+    const char *data_dir;          /* class sub-folders of images (facenet get_dataset, fn_dataset_load) */
     const char *models_dir;        /* checkpoint, exported model, logs, plot */
     const char *val_dir;           /* optional: held-out people, verification after each epoch */
+    /* optional: facenet's LFW check after each epoch (--lfw_dir, --lfw_pairs, --lfw_nrof_folds):
+     * aligned crops in LFW_DIR/NAME/NAME_0001.png|jpg (as `validate --is-aligned` reads
+     * them), resized to the image size, embedded with the averaged weights */
+    const char *lfw_dir, *lfw_pairs;
+    int lfw_nrof_folds;            /* 10 */
     const char *pretrained_model;  /* optional .safetensors to start from */
     int resume;                    /* continue from models_dir/checkpoint.safetensors */
     fn_trainnet_config net;
@@ -41,6 +46,9 @@ typedef struct {
     float alpha;                             /* 0.2 */
     /* softmax / center loss */
     float center_loss_factor, center_loss_alfa; /* 0, 0.95 */
+    /* facenet split_dataset(SPLIT_IMAGES): this share of each class's images is held out
+     * and scored after each epoch (loss, accuracy); classes whose training part has fewer
+     * than min_nrof_images_per_class images are left out */
     float validation_set_split_ratio;           /* 0 */
     int min_nrof_images_per_class;              /* 0 */
     /* common */
@@ -73,12 +81,17 @@ typedef struct {
 } fn_train_step_info;
 
 typedef struct {
-    int epoch;
+    int epoch;            /* 0: before training (when something is evaluated) */
     int64_t global_step;
     float mean_loss;
     float val_accuracy;   /* held-out verification accuracy (10-fold), -1 without val_dir */
     float val_threshold;
     double seconds;
+    /* LFW (facenet's protocol, fn_lfw_evaluate), -1 without lfw_dir */
+    float lfw_accuracy, lfw_accuracy_std, lfw_val, lfw_val_std, lfw_far, lfw_auc;
+    /* softmax validation split (facenet's validate()): mean total loss and cross-entropy
+     * of the held-out images and their accuracy; -1 without a split */
+    float validation_loss, validation_xent, validation_accuracy;
 } fn_train_epoch_info;
 
 typedef struct {
@@ -93,16 +106,10 @@ typedef struct {
 fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb);
 
 /* ---------------------------------------------------------------- pieces (tested alone) */
-typedef struct { char *name; char **paths; int n; } fn_train_class;
-typedef struct { fn_train_class *cls; int n; } fn_train_dataset;
-/* facenet get_dataset: sorted sub-folders, sorted image files (jpg/png/pgm/ppm/bmp/gif). */
-fn_status fn_train_dataset_load(const char *dir, fn_train_dataset *ds);
-void fn_train_dataset_free(fn_train_dataset *ds);
-
 /* facenet sample_people: classes in random order, up to images_per_person random images
  * each, until people_per_batch * images_per_person images. idx: (class, image) pairs. */
 typedef struct { int cls, img; } fn_sample_ref;
-int fn_sample_people(const fn_train_dataset *ds, int people_per_batch, int images_per_person,
+int fn_sample_people(const fn_dataset *ds, int people_per_batch, int images_per_person,
                      fn_rng *rng, fn_sample_ref *out, int *num_per_class, int *n_classes);
 
 /* facenet select_triplets: for each anchor-positive pair of a class, a random negative
@@ -114,8 +121,9 @@ int fn_select_triplets(const float *emb, int dim, const int *num_per_class, int 
 int fn_select_triplets_capacity(const int *num_per_class, int n_classes);
 
 /* Verification on all same-person pairs and an equal number of different-person pairs of
- * a dataset (every k-th in order): squared-L2 distances, thresholds 0..4 step 0.01,
- * 10-fold cross-validated accuracy (facenet's calculate_roc). */
+ * a dataset (every k-th in order, interleaved): squared-L2 distances through
+ * fn_evaluate_distances (facenet's calculate_roc, 10 folds). -1 without both kinds of
+ * pairs or with fewer pairs than folds. */
 float fn_train_pair_accuracy(const float *emb, int dim, const int *labels, int n, float *threshold);
 
 /* The size a w x h image is resized to before the size x size view is taken: the shorter

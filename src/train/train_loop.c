@@ -4,6 +4,7 @@
  * averages, optimizer slots, BN statistics, centres, counters). */
 #include "train.h"
 #include "eval/plot.h"
+#include "nets/inception_resnet_v1.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -28,12 +29,13 @@ void fn_train_options_default(fn_train_options *o, fn_train_mode mode) {
     o->learning_rate_decay_factor = 1.0f;
     o->moving_average_decay = 0.9999f;
     o->standardize = FN_STD_FIXED;
+    o->lfw_nrof_folds = 10;
     o->seed = 666;
 }
 
 /* ---------------------------------------------------------------- image loading */
 typedef struct {
-    const fn_train_dataset *ds;
+    const fn_dataset *ds;
     int *offset;          /* first global image index of each class */
     fn_image *cache;      /* decoded + resized images (loader thread only) */
     int size;
@@ -47,7 +49,7 @@ static fn_status load_image(image_source *src, int cls, int img, fn_rng *rng, fl
     fn_image *im = &src->cache[g];
     if (!im->rgb) {
         fn_image raw;
-        FN_TRY(fn_image_load(src->ds->cls[cls].paths[img], 1, &raw));
+        FN_TRY(fn_image_load(src->ds->classes[cls].paths[img], 1, &raw));
         /* cache at the load size so each use only crops, flips and standardises */
         int lw, lh;
         fn_train_load_geometry(raw.w, raw.h, src->size, src->fit, &src->aug, &lw, &lh);
@@ -281,48 +283,178 @@ static fn_status export_model(trainer *t) {
 }
 
 /* ---------------------------------------------------------------- evaluation */
-/* embeddings of every image of ds with the averaged weights, inference-mode BN */
-static fn_status embed_dataset(trainer *t, image_source *src, float **emb_out, int **labels_out, int *n_out) {
-    const fn_train_dataset *ds = src->ds;
-    int n = 0;
-    for (int c = 0; c < ds->n; c++) n += ds->cls[c].n;
+/* Standardised image i of an evaluation set into x (S x S x 3). */
+typedef fn_status (*image_fill)(void *ctx, int i, float *x);
+
+/* Inference-mode forward (moving BN statistics, no dropout) of n images in batches, with
+ * the weights w (the averaged copy or the raw ones); copies out the embeddings and, when
+ * prelogits is not NULL, the bottleneck outputs before L2 normalisation. */
+static fn_status forward_images(trainer *t, const float *w, int n, image_fill fill, void *ctx, float *emb, float *prelogits) {
     const int S = t->net->cfg.image_size, dim = t->net->cfg.dim, B = t->o->batch_size;
-    float *emb = malloc(sizeof(float) * (size_t)n * dim), *x = fn_malloc(sizeof(float) * (size_t)B * S * S * 3);
-    int *labels = malloc(sizeof(int) * (n ? n : 1));
-    if (!emb || !x || !labels) { free(emb); fn_free(x); free(labels); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
+    float *x = fn_malloc(sizeof(float) * (size_t)B * S * S * 3);
+    if (!x) return fn_fail(FN_ERR_NOMEM, "out of memory");
     float *keep = t->net->w;
-    t->net->w = t->ema;
+    t->net->w = (float *)w;
     fn_status s = FN_OK;
-    int k = 0, c = 0, i = 0;
-    while (k < n && !s) {
-        int nb = 0;
-        for (; nb < B && k + nb < n && !s; nb++) {
-            while (i >= ds->cls[c].n) { c++; i = 0; }
-            labels[k + nb] = c;
-            s = load_image(src, c, i++, NULL, x + (size_t)nb * S * S * 3);
-        }
+    for (int k = 0; k < n && !s; k += B) {
+        int nb = n - k < B ? n - k : B;
+        for (int i = 0; i < nb && !s; i++) s = fill(ctx, k + i, x + (size_t)i * S * S * 3);
         if (!s) s = fn_trainnet_forward(t->net, x, nb, 0, NULL);
-        if (!s) memcpy(emb + (size_t)k * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * nb * dim);
-        k += nb;
+        if (!s && emb) memcpy(emb + (size_t)k * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * nb * dim);
+        if (!s && prelogits) memcpy(prelogits + (size_t)k * dim, t->net->bufs[t->net->prelogits].x, sizeof(float) * nb * dim);
     }
     t->net->w = keep;
     fn_free(x);
-    if (s) { free(emb); free(labels); return s; }
-    *emb_out = emb; *labels_out = labels; *n_out = n;
+    return s;
+}
+
+/* images of a dataset source by (class, image) reference, centre-cropped, no augmentation */
+typedef struct { image_source *src; const fn_sample_ref *refs; } ref_images;
+static fn_status fill_ref(void *ctx, int i, float *x) {
+    ref_images *r = ctx;
+    return load_image(r->src, r->refs[i].cls, r->refs[i].img, NULL, x);
+}
+
+/* Held-out people (--val-dir): 10-fold verification over their pairs. */
+static fn_status evaluate_held_out(trainer *t, image_source *val, fn_train_epoch_info *ei) {
+    const fn_dataset *ds = val->ds;
+    int n = val->offset[ds->n_classes];
+    fn_sample_ref *refs = malloc(sizeof(fn_sample_ref) * (n ? n : 1));
+    int *labels = malloc(sizeof(int) * (n ? n : 1));
+    float *emb = malloc(sizeof(float) * (size_t)(n ? n : 1) * t->net->cfg.dim);
+    fn_status s = refs && labels && emb ? FN_OK : fn_fail(FN_ERR_NOMEM, "out of memory");
+    for (int c = 0, k = 0; !s && c < ds->n_classes; c++)
+        for (int i = 0; i < ds->classes[c].n_paths; i++, k++) { refs[k] = (fn_sample_ref){c, i}; labels[k] = c; }
+    ref_images r = {val, refs};
+    if (!s) s = forward_images(t, t->ema, n, fill_ref, &r, emb, NULL);
+    if (!s) ei->val_accuracy = fn_train_pair_accuracy(emb, t->net->cfg.dim, labels, n, &ei->val_threshold);
+    free(refs); free(labels); free(emb);
+    return s;
+}
+
+/* LFW pairs: the distinct images, loaded as `validate --is-aligned` loads them. */
+typedef struct {
+    fn_lfw_pairs pairs;
+    char **images; int n_images;
+    int *row_of;
+    int size;
+    fn_standardize std;
+} lfw_set;
+
+static fn_status fill_lfw(void *ctx, int i, float *x) {
+    lfw_set *l = ctx;
+    fn_image crop;
+    FN_TRY(fn_load_aligned_crop(l->images[i], l->size, &crop, NULL));
+    /* the standardisation fn_model_embed applies to the exported model */
+    fn_irv1_standardize(&crop, l->std, x);
+    fn_image_free(&crop);
     return FN_OK;
 }
 
-static fn_status evaluate(trainer *t, image_source *val, float *acc, float *thr) {
-    *acc = -1; *thr = 0;
-    if (!val) return FN_OK;
-    float *emb = NULL; int *labels = NULL, n = 0;
-    FN_TRY(embed_dataset(t, val, &emb, &labels, &n));
-    *acc = fn_train_pair_accuracy(emb, t->net->cfg.dim, labels, n, thr);
-    free(emb); free(labels);
+static fn_status lfw_open(lfw_set *l, const fn_train_options *o) {
+    memset(l, 0, sizeof *l);
+    if (!o->lfw_dir || !o->lfw_pairs) return fn_fail(FN_ERR_ARG, "train: the LFW check needs both the LFW folder and its pairs file");
+    if (o->lfw_nrof_folds < 2) return fn_fail(FN_ERR_ARG, "train: LFW folds %d (at least 2)", o->lfw_nrof_folds);
+    FN_TRY(fn_lfw_read_pairs(o->lfw_pairs, o->lfw_dir, 0, &l->pairs));
+    if (l->pairs.n_pairs < o->lfw_nrof_folds)
+        return fn_fail(FN_ERR_ARG, "%s: %d usable pairs in %s (%d skipped): fewer than the %d folds", o->lfw_pairs,
+                       l->pairs.n_pairs, o->lfw_dir, l->pairs.n_skipped, o->lfw_nrof_folds);
+    l->size = o->net.image_size;
+    l->std = o->standardize;
+    return fn_lfw_distinct_images(&l->pairs, &l->images, &l->n_images, &l->row_of);
+}
+
+static void lfw_close(lfw_set *l) {
+    free(l->images); free(l->row_of);
+    fn_lfw_pairs_free(&l->pairs);
+}
+
+static fn_status evaluate_lfw(trainer *t, lfw_set *l, fn_train_epoch_info *ei) {
+    const int dim = t->net->cfg.dim;
+    float *emb = malloc(sizeof(float) * (size_t)(l->n_images ? l->n_images : 1) * dim);
+    if (!emb) return fn_fail(FN_ERR_NOMEM, "out of memory for %d LFW embeddings", l->n_images);
+    l->size = t->net->cfg.image_size; /* a pretrained model brings its own */
+    fn_status s = forward_images(t, t->ema, l->n_images, fill_lfw, l, emb, NULL);
+    fn_eval_params params;
+    fn_eval_params_default(&params);
+    params.n_folds = t->o->lfw_nrof_folds;
+    fn_eval_result r = {0};
+    if (!s) s = fn_lfw_evaluate(&l->pairs, l->row_of, emb, dim, &params, &r);
+    if (!s) {
+        ei->lfw_accuracy = (float)r.accuracy; ei->lfw_accuracy_std = (float)r.accuracy_std;
+        ei->lfw_val = (float)r.val; ei->lfw_val_std = (float)r.val_std; ei->lfw_far = (float)r.far;
+        ei->lfw_auc = (float)r.auc;
+    }
+    fn_eval_result_free(&r);
+    free(emb);
+    return s;
+}
+
+/* Softmax validation split, as facenet's validate(): the raw weights (the logits layer was
+ * trained against them, not against their average), inference-mode BN; the loss is the
+ * training loss (cross-entropy + center loss + L2 regularisation) without any update. */
+static fn_status evaluate_split(trainer *t, image_source *src, const fn_sample_ref *refs, int n, fn_train_epoch_info *ei) {
+    const int dim = t->net->cfg.dim, K = t->K;
+    const fn_train_options *o = t->o;
+    float *pre = malloc(sizeof(float) * (size_t)n * dim), *logits = malloc(sizeof(float) * (size_t)n * K);
+    int *labels = malloc(sizeof(int) * n);
+    fn_status s = pre && logits && labels ? FN_OK : fn_fail(FN_ERR_NOMEM, "out of memory");
+    ref_images r = {src, refs};
+    if (!s) s = forward_images(t, t->net->w, n, fill_ref, &r, NULL, pre);
+    if (!s) {
+        for (int i = 0; i < n; i++) labels[i] = refs[i].cls;
+        fn_dense_forward(logits, pre, t->head, t->head + (size_t)dim * K, n, dim, K);
+        int correct = 0;
+        float xent = fn_softmax_xent(NULL, logits, labels, n, K, 1.0f, &correct);
+        float loss = xent;
+        if (o->center_loss_factor > 0)
+            loss += o->center_loss_factor * fn_center_loss(NULL, t->centers, pre, labels, n, dim, o->center_loss_alfa, 0, 0);
+        double reg = 0;
+        for (size_t i = 0; i < (size_t)dim * K; i++) reg += (double)t->head[i] * t->head[i];
+        loss += (float)(fn_trainnet_weight_decay(t->net, o->weight_decay, 0) + 0.5 * o->weight_decay * reg);
+        ei->validation_loss = loss;
+        ei->validation_xent = xent;
+        ei->validation_accuracy = (float)correct / n;
+    }
+    free(pre); free(logits); free(labels);
+    return s;
+}
+
+typedef struct {
+    image_source *held_out;              /* --val-dir, or NULL */
+    lfw_set *lfw;                        /* --lfw-dir, or NULL */
+    image_source *split; const fn_sample_ref *split_refs; int n_split; /* softmax split */
+} evaluations;
+
+static int evaluates_something(const evaluations *ev) { return ev->held_out || ev->lfw || ev->n_split; }
+
+/* Everything configured, into ei (-1 for what is not). */
+static fn_status evaluate(trainer *t, const evaluations *ev, fn_train_epoch_info *ei) {
+    ei->val_accuracy = -1; ei->val_threshold = 0;
+    ei->lfw_accuracy = ei->lfw_accuracy_std = ei->lfw_val = ei->lfw_val_std = ei->lfw_far = ei->lfw_auc = -1;
+    ei->validation_loss = ei->validation_xent = ei->validation_accuracy = -1;
+    if (ev->held_out) FN_TRY(evaluate_held_out(t, ev->held_out, ei));
+    if (ev->lfw) FN_TRY(evaluate_lfw(t, ev->lfw, ei));
+    if (ev->n_split) FN_TRY(evaluate_split(t, ev->split, ev->split_refs, ev->n_split, ei));
     return FN_OK;
 }
 
 /* ---------------------------------------------------------------- logs and plot */
+#define EPOCHS_CSV_HEADER "epoch,global_step,mean_loss,val_accuracy,val_threshold,seconds," \
+    "lfw_accuracy,lfw_accuracy_std,lfw_val,lfw_val_std,lfw_far,lfw_auc,validation_loss,validation_xent,validation_accuracy"
+enum { EPOCH_COLS = 15 };
+
+/* NaN as "nan" (printf writes a sign-bit NaN as "-nan") */
+static double csv(double v) { return isnan(v) ? NAN : v; }
+
+static void write_epoch_row(FILE *f, const fn_train_epoch_info *e) {
+    fprintf(f, "%d,%lld,%.6f,%.6f,%.4f,%.2f,%.6f,%.6f,%.6f,%.6f,%.6g,%.6f,%.6f,%.6f,%.6f\n", e->epoch,
+            (long long)e->global_step, csv(e->mean_loss), csv(e->val_accuracy), csv(e->val_threshold), e->seconds,
+            csv(e->lfw_accuracy), csv(e->lfw_accuracy_std), csv(e->lfw_val), csv(e->lfw_val_std), csv(e->lfw_far),
+            csv(e->lfw_auc), csv(e->validation_loss), csv(e->validation_xent), csv(e->validation_accuracy));
+    fflush(f);
+}
+
 static fn_status plot_curves(const char *dir) {
     char path[4096];
     path_in(path, sizeof path, dir, "train_log.csv");
@@ -353,23 +485,51 @@ static fn_status plot_curves(const char *dir) {
         if (i >= win) acc -= ys[i - win];
         sm[i] = acc / (i + 1 < win ? i + 1 : win);
     }
+    /* epochs.csv: columns as EPOCHS_CSV_HEADER; rows of an older, shorter layout keep
+     * their leading columns (a resumed run appends to the file it finds) */
     path_in(path, sizeof path, dir, "epochs.csv");
     f = fopen(path, "r");
-    double ex[4096], ea[4096];
+    enum { MAX_EPOCH_ROWS = 4096 };
+    double *rows = malloc(sizeof(double) * MAX_EPOCH_ROWS * EPOCH_COLS);
     int ne = 0;
-    while (f && fgets(line, sizeof line, f) && ne < 4096) {
-        double e, gs, ml, va;
-        if (sscanf(line, "%lf,%lf,%lf,%lf", &e, &gs, &ml, &va) == 4 && va >= 0) { ex[ne] = gs; ea[ne] = va; ne++; }
+    while (f && rows && ne < MAX_EPOCH_ROWS && fgets(line, sizeof line, f)) {
+        double *r = rows + (size_t)ne * EPOCH_COLS;
+        char *p = line, *end;
+        int k = 0;
+        for (; k < EPOCH_COLS; k++) {
+            r[k] = strtod(p, &end);
+            if (end == p) break;
+            p = *end == ',' ? end + 1 : end;
+        }
+        if (k < 4) continue; /* the header */
+        for (; k < EPOCH_COLS; k++) r[k] = -1;
+        ne++;
     }
     if (f) fclose(f);
     fn_status s = FN_OK;
     fn_plot *p1 = fn_plot_new(800, 360, "Training loss", "step", "loss", 0);
-    fn_plot *p2 = fn_plot_new(800, 300, "Held-out verification accuracy (10-fold)", "step", "accuracy", 0);
+    fn_plot *p2 = fn_plot_new(800, 300, "Evaluation after each epoch", "step", "accuracy", 0);
     fn_image a = {0}, b = {0}, out = {0};
-    if (!p1 || !p2 || !xs || !ys || !sm) s = fn_fail(FN_ERR_NOMEM, "plot: out of memory");
+    double *ex = malloc(sizeof(double) * (ne + 1)), *ey = malloc(sizeof(double) * (ne + 1));
+    if (!p1 || !p2 || !xs || !ys || !sm || !rows || !ex || !ey) s = fn_fail(FN_ERR_NOMEM, "plot: out of memory");
     if (!s && n) s = fn_plot_add_series(p1, xs, ys, n, 0xaec7e8, "loss per step");
     if (!s && n) s = fn_plot_add_series(p1, xs, sm, n, 0x1f77b4, "running mean");
-    if (!s && ne) s = fn_plot_add_series(p2, ex, ea, ne, 0xd62728, "accuracy after each epoch");
+    /* one series per evaluated column, where it has values (column, colour, label, panel) */
+    static const struct { int col; uint32_t color; const char *label; int panel; } curves[] = {
+        {12, 0xff7f0e, "validation loss (held-out images)", 1},
+        {3, 0xd62728, "held-out people: verification accuracy", 2},
+        {6, 0x1f77b4, "LFW accuracy", 2},
+        {8, 0x2ca02c, "LFW VAL @ FAR=1e-3", 2},
+        {14, 0xff7f0e, "validation accuracy (held-out images)", 2},
+    };
+    for (size_t c = 0; !s && c < sizeof curves / sizeof curves[0]; c++) {
+        int m = 0;
+        for (int i = 0; i < ne; i++) {
+            double v = rows[(size_t)i * EPOCH_COLS + curves[c].col];
+            if (v >= 0 && isfinite(v)) { ex[m] = rows[(size_t)i * EPOCH_COLS + 1]; ey[m] = v; m++; }
+        }
+        if (m) s = fn_plot_add_series(curves[c].panel == 1 ? p1 : p2, ex, ey, m, curves[c].color, curves[c].label);
+    }
     if (!s) fn_plot_set_legend(p2, FN_LEGEND_BOTTOM_RIGHT);
     if (!s && n) fn_plot_set_xrange(p2, 0, xs[n - 1] > 0 ? xs[n - 1] : 1);
     if (!s) s = fn_plot_render(p1, &a);
@@ -383,7 +543,7 @@ static fn_status plot_curves(const char *dir) {
     }
     fn_image_free(&a); fn_image_free(&b); fn_image_free(&out);
     fn_plot_free(p1); fn_plot_free(p2);
-    free(xs); free(ys); free(sm);
+    free(xs); free(ys); free(sm); free(rows); free(ex); free(ey);
     return s;
 }
 
@@ -473,28 +633,75 @@ static fn_status check_options(const fn_train_options *o) {
     if (o->learning_rate <= 0 && !o->learning_rate_schedule) return fn_fail(FN_ERR_ARG, "train: learning rate %g needs a schedule file", o->learning_rate);
     if (!(o->moving_average_decay >= 0 && o->moving_average_decay < 1)) return fn_fail(FN_ERR_ARG, "train: moving average decay %g", o->moving_average_decay);
     if (!(o->validation_set_split_ratio >= 0 && o->validation_set_split_ratio < 1)) return fn_fail(FN_ERR_ARG, "train: validation split ratio %g", o->validation_set_split_ratio);
+    if (o->validation_set_split_ratio > 0 && o->mode != FN_TRAIN_SOFTMAX)
+        return fn_fail(FN_ERR_ARG, "train: the validation split (ratio %g) is for softmax training (train_softmax.py)", o->validation_set_split_ratio);
     return FN_OK;
 }
 
-static fn_status make_source(image_source *src, const fn_train_dataset *ds, const fn_train_options *o, int augment) {
+static fn_status make_source(image_source *src, const fn_dataset *ds, const fn_train_options *o, int augment) {
     memset(src, 0, sizeof *src);
     src->ds = ds;
     src->size = o->net.image_size;
     if (augment) src->aug = o->augment;
     src->fit = o->image_fit;
     src->std = o->standardize;
-    src->offset = malloc(sizeof(int) * (ds->n + 1));
+    src->offset = malloc(sizeof(int) * (ds->n_classes + 1));
     if (!src->offset) return fn_fail(FN_ERR_NOMEM, "out of memory");
     int n = 0;
-    for (int c = 0; c < ds->n; c++) { src->offset[c] = n; n += ds->cls[c].n; }
-    src->offset[ds->n] = n;
+    for (int c = 0; c < ds->n_classes; c++) { src->offset[c] = n; n += ds->classes[c].n_paths; }
+    src->offset[ds->n_classes] = n;
     src->cache = calloc(n ? n : 1, sizeof(fn_image));
     if (!src->cache) return fn_fail(FN_ERR_NOMEM, "out of memory");
     return FN_OK;
 }
 
+/* The softmax training images and the held-out validation images as (class, image).
+ * facenet split_dataset(mode SPLIT_IMAGES): each class's images shuffled, the first
+ * floor(n * (1 - ratio)) train (at most n - 1: one is always held out) and the rest
+ * validate; a class whose training part has fewer than min_nrof_images_per_class images
+ * is left out. Without a split every image of a large enough class trains. */
+static fn_status split_images(const fn_dataset *ds, const fn_train_options *o, fn_sample_ref **train, int *n_train,
+                              fn_sample_ref **val, int *n_val) {
+    int total = 0;
+    for (int c = 0; c < ds->n_classes; c++) total += ds->classes[c].n_paths;
+    *train = malloc(sizeof(fn_sample_ref) * (total ? total : 1));
+    *val = malloc(sizeof(fn_sample_ref) * (total ? total : 1));
+    int *idx = malloc(sizeof(int) * (total ? total : 1));
+    *n_train = *n_val = 0;
+    if (!*train || !*val || !idx) { free(idx); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
+    const double ratio = o->validation_set_split_ratio;
+    fn_rng rng = {stream_seed(o->seed, 4, 0)};
+    for (int c = 0; c < ds->n_classes; c++) {
+        const int n = ds->classes[c].n_paths;
+        for (int i = 0; i < n; i++) idx[i] = i;
+        for (int i = n - 1; i > 0; i--) { int j = (int)(fn_rng_next(&rng) % (uint64_t)(i + 1)); int x = idx[i]; idx[i] = idx[j]; idx[j] = x; }
+        int keep = n;
+        if (ratio > 0) {
+            /* the ratio arrives as a float (0.2f = 0.2000000030): nudge so 10 x 0.8 gives
+             * 8 as Python's double arithmetic does, not 7 */
+            keep = (int)floor(n * (1.0 - ratio) + 1e-6);
+            if (keep == n) keep = n - 1;
+        }
+        if (keep < 1 || keep < o->min_nrof_images_per_class) continue;
+        for (int i = 0; i < n; i++) {
+            if (i < keep) (*train)[(*n_train)++] = (fn_sample_ref){c, idx[i]};
+            else (*val)[(*n_val)++] = (fn_sample_ref){c, idx[i]};
+        }
+    }
+    free(idx);
+    return FN_OK;
+}
+
+/* fn_dataset_load keeps an empty folder list: training needs at least one class */
+static fn_status load_classes(const char *dir, fn_dataset *ds) {
+    FN_TRY(fn_dataset_load(dir, ds));
+    if (ds->n_classes == 0) return fn_fail(FN_ERR_ARG, "%s: no class folders (expected DIR/person/image.jpg)", dir);
+    return FN_OK;
+}
+
 static void free_source(image_source *src) {
-    if (src->cache) for (int i = 0; i < src->offset[src->ds->n]; i++) fn_image_free(&src->cache[i]);
+    if (!src->ds) return; /* never made */
+    if (src->cache) for (int i = 0; i < src->offset[src->ds->n_classes]; i++) fn_image_free(&src->cache[i]);
     free(src->cache); free(src->offset);
 }
 
@@ -504,39 +711,30 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
     trainer T, *t = &T;
     memset(t, 0, sizeof T);
     t->o = o; t->cb = cb; t->epoch = 1; t->t0 = fn_now();
-    fn_train_dataset ds = {0}, vds = {0};
-    image_source src = {0}, vsrc = {0};
+    fn_dataset ds = {0}, vds = {0};
+    image_source src = {0}, vsrc = {0}, split_src = {0};
+    lfw_set lfw = {0};
     sample_buf bufs[2] = {{0}};
     loader L = {0};
     fn_tensor_set pre;
     fn_tensor_set_init(&pre);
     fn_trainnet_config cfg = o->net;
-    fn_status s = fn_train_dataset_load(o->data_dir, &ds);
+    fn_status s = load_classes(o->data_dir, &ds);
     /* softmax: drop small classes, split images into train / validation */
-    fn_sample_ref *train_refs = NULL;
-    int n_train = 0;
+    fn_sample_ref *train_refs = NULL, *split_refs = NULL;
+    int n_train = 0, n_split = 0;
     if (!s && o->mode == FN_TRAIN_SOFTMAX) {
-        int total = 0;
-        for (int c = 0; c < ds.n; c++) total += ds.cls[c].n;
-        train_refs = malloc(sizeof(fn_sample_ref) * (total ? total : 1));
-        if (!train_refs) s = fn_fail(FN_ERR_NOMEM, "out of memory");
-        fn_rng split = {stream_seed(o->seed, 4, 0)};
-        for (int c = 0; !s && c < ds.n; c++) {
-            if (ds.cls[c].n < o->min_nrof_images_per_class || ds.cls[c].n == 0) continue;
-            /* facenet split_dataset SPLIT_IMAGES: shuffle, keep the first (1 - ratio) */
-            int *idx = malloc(sizeof(int) * ds.cls[c].n);
-            FN_ASSERT(idx);
-            for (int i = 0; i < ds.cls[c].n; i++) idx[i] = i;
-            for (int i = ds.cls[c].n - 1; i > 0; i--) { int j = (int)(fn_rng_next(&split) % (uint64_t)(i + 1)); int x = idx[i]; idx[i] = idx[j]; idx[j] = x; }
-            int keep = (int)floor(ds.cls[c].n * (1.0 - o->validation_set_split_ratio));
-            if (keep < 1) keep = 1;
-            for (int i = 0; i < keep; i++) train_refs[n_train++] = (fn_sample_ref){c, idx[i]};
-            free(idx);
-        }
-        t->K = ds.n;
+        s = split_images(&ds, o, &train_refs, &n_train, &split_refs, &n_split);
+        t->K = ds.n_classes;
         if (!s && n_train == 0) s = fn_fail(FN_ERR_ARG, "%s: no class has at least %d images", o->data_dir, o->min_nrof_images_per_class);
+        if (!s && n_split) message(t, "validation set: %d held-out images (%d for training)", n_split, n_train);
     }
-    if (!s && o->val_dir) s = fn_train_dataset_load(o->val_dir, &vds);
+    if (!s && o->val_dir) s = load_classes(o->val_dir, &vds);
+    if (!s && (o->lfw_dir || o->lfw_pairs)) {
+        s = lfw_open(&lfw, o);
+        if (!s) message(t, "LFW: %d pairs (%d skipped), %d images, %d folds after each epoch", lfw.pairs.n_pairs,
+                        lfw.pairs.n_skipped, lfw.n_images, o->lfw_nrof_folds);
+    }
     if (!s && o->pretrained_model) {
         s = fn_safetensors_load(o->pretrained_model, &pre);
         if (!s) s = fn_tensor_set_to_f32(&pre);
@@ -590,10 +788,14 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
         path_in(path, sizeof path, o->models_dir, "epochs.csv");
         elog = fopen(path, o->resume ? "a" : "w");
         if (!elog) s = fn_fail(FN_ERR_IO, "%s: cannot write", path);
-        else if (!o->resume) fprintf(elog, "epoch,global_step,mean_loss,val_accuracy,val_threshold,seconds\n");
+        else if (!o->resume) fprintf(elog, EPOCHS_CSV_HEADER "\n");
     }
     if (!s) s = make_source(&src, &ds, o, 1);
     if (!s && o->val_dir) s = make_source(&vsrc, &vds, o, 0);
+    /* the validation split reads the training folders without augmentation, through a
+     * source of its own (the loader thread uses src meanwhile) */
+    if (!s && n_split) s = make_source(&split_src, &ds, o, 0);
+    evaluations ev = {o->val_dir ? &vsrc : NULL, lfw.n_images ? &lfw : NULL, &split_src, split_refs, n_split};
     const int S = cfg.image_size, dim = cfg.dim;
     int sample_n = o->mode == FN_TRAIN_TRIPLET ? o->people_per_batch * o->images_per_person : o->batch_size;
     for (int i = 0; i < 2 && !s; i++) s = sample_alloc(&bufs[i], sample_n, sample_n, S);
@@ -608,14 +810,13 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
         if (!trip || !emb) s = fn_fail(FN_ERR_NOMEM, "out of memory for triplets");
     }
     L.src = &src; L.o = o; L.train_refs = train_refs; L.n_train = n_train;
-    /* random-init (or pretrained) accuracy, as epoch 0 */
-    if (!s && !o->resume && o->val_dir) {
-        float acc, thr;
-        s = evaluate(t, &vsrc, &acc, &thr);
+    /* random-init (or pretrained) evaluation, as epoch 0 */
+    if (!s && !o->resume && evaluates_something(&ev)) {
+        fn_train_epoch_info ei = {.epoch = 0, .global_step = 0, .mean_loss = NAN};
+        s = evaluate(t, &ev, &ei);
         if (!s) {
-            fprintf(elog, "0,0,nan,%.6f,%.4f,%.2f\n", acc, thr, fn_now() - t->t0);
-            fflush(elog);
-            fn_train_epoch_info ei = {0, 0, NAN, acc, thr, fn_now() - t->t0};
+            ei.seconds = fn_now() - t->t0;
+            write_epoch_row(elog, &ei);
             if (cb && cb->on_epoch) cb->on_epoch(cb->ud, &ei);
         }
     }
@@ -692,14 +893,12 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
         fn_progress_end(&prog);
         if (s) break;
         fflush(t->log);
-        float acc = -1, thr = 0;
-        s = evaluate(t, o->val_dir ? &vsrc : NULL, &acc, &thr);
+        fn_train_epoch_info ei = {.epoch = t->epoch, .global_step = t->global_step,
+                                  .mean_loss = loss_n ? (float)(loss_sum / loss_n) : 0};
+        s = evaluate(t, &ev, &ei);
         if (s) break;
-        double secs = fn_now() - t->t0;
-        float mean_loss = loss_n ? (float)(loss_sum / loss_n) : 0;
-        fprintf(elog, "%d,%lld,%.6f,%.6f,%.4f,%.2f\n", t->epoch, (long long)t->global_step, mean_loss, acc, thr, secs);
-        fflush(elog);
-        fn_train_epoch_info ei = {t->epoch, t->global_step, mean_loss, acc, thr, secs};
+        ei.seconds = fn_now() - t->t0;
+        write_epoch_row(elog, &ei);
         if (cb && cb->on_epoch) cb->on_epoch(cb->ud, &ei);
         t->epoch++;
         /* the prefetched sample is not consumed: the checkpoint points at it */
@@ -711,12 +910,14 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
     if (!s && t->epoch == 1 && !o->resume) s = export_model(t); /* max_epochs 0: export the initial model */
     if (t->log) fclose(t->log);
     if (elog) fclose(elog);
-    free(trip); free(emb); free(train_refs);
+    free(trip); free(emb); free(train_refs); free(split_refs);
     for (int i = 0; i < 2; i++) sample_free(&bufs[i]);
     free_source(&src);
-    if (o->val_dir) free_source(&vsrc);
-    fn_train_dataset_free(&ds);
-    fn_train_dataset_free(&vds);
+    free_source(&vsrc);
+    free_source(&split_src);
+    lfw_close(&lfw);
+    fn_dataset_free(&ds);
+    fn_dataset_free(&vds);
     fn_optimizer_free(&t->opt);
     fn_optimizer_free(&t->head_opt);
     free(t->ema); free(t->head); free(t->head_g); free(t->centers);
