@@ -275,7 +275,8 @@ void fn_paths_free(char **paths, int n);
 int fn_is_image_path(const char *path);
 /* The embedding of the one face of an image file (facenet's classifier / export_embeddings
  * input): aligned: the file is already a face crop, centre-cropped to the model's input when
- * larger (facenet's load_data, e.g. 182 -> 160) or else resized; otherwise: detect, take the
+ * larger (facenet's load_data, e.g. 182 -> 160) or else resized (always resized for models
+ * trained with `--image-fit stretch`); otherwise: detect, take the
  * largest face, crop as the model expects. emb: dim floats. *found = 0 (FN_OK) when no face
  * is detected; face (may be NULL) gets the detection (the whole crop when aligned). */
 fn_status fn_embed_face_file(fn_detector *det, fn_model *model, const char *path, int aligned,

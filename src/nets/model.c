@@ -33,8 +33,8 @@ void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]) {
     }
     /* the same weights at another input size or standardisation embed differently; only
      * present keys count, so models without them keep their ids */
-    static const char *const keys[] = {"image_size", "standardize"};
-    for (int k = 0; k < 2; k++) {
+    static const char *const keys[] = {"image_size", "standardize", "image_fit"};
+    for (int k = 0; k < 3; k++) {
         char v[64];
         if (!fn_tensor_set_meta(ts, keys[k], v, sizeof v)) continue;
         h = fnv1a(h, keys[k], strlen(keys[k]) + 1);
@@ -58,6 +58,8 @@ fn_status fn_model_open(const char *path, fn_model **out) {
         s = fn_fail(FN_ERR_FORMAT, "%s: not a known embedding model (no Inception-ResNet-v1 or dlib ResNet tensors)", path);
     }
     if (s == FN_OK) fn_tensor_set_digest(&ts, m->id);
+    char fit[16];
+    if (s == FN_OK && fn_tensor_set_meta(&ts, "image_fit", fit, sizeof fit) && !strcmp(fit, "stretch")) m->stretch_aligned = 1;
     fn_tensor_set_free(&ts);
     if (s) {
         char msg[512];

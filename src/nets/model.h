@@ -14,6 +14,8 @@ struct fn_model {
     int crop_margin;       /* for FN_CROP_MARGIN: 44 at 160 px */
     float chip_padding;    /* for FN_CROP_CHIP5: 0.25 */
     fn_standardize standardize;
+    int stretch_aligned;   /* trained with --image-fit stretch: aligned crops of another size
+                              are resized whole, never centre-cropped */
     char id[65];           /* hex digest of the weights */
     void *impl;
     /* out: n x dim, L2-normalised. crops: n images of input_size^2 */
@@ -27,7 +29,8 @@ fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *
 
 #define FN_EMBEDDING_CODE_VERSION "embed-v2" /* v2: dlib ResNet sums chip + mirror */
 /* 64-bit FNV-1a over the embedding code version, every tensor's name and bytes and the
- * metadata that changes embeddings without changing a tensor (image_size, standardize),
+ * metadata that changes embeddings without changing a tensor (image_size, standardize,
+ * image_fit),
  * as 16 hex chars (the model id). Depth and width are in the names and shapes. */
 void fn_tensor_set_digest(const fn_tensor_set *ts, char out[65]);
 /* The string value of `key` in the safetensors metadata, copied into buf (truncated to

@@ -3,6 +3,7 @@
  * code point, which for UTF-8 names is strcmp's byte order. */
 #define _GNU_SOURCE
 #include "core.h"
+#include "nets/model.h"
 #include <dirent.h>
 #include <errno.h>
 #include <strings.h>
@@ -143,7 +144,7 @@ fn_status fn_embed_face_file(fn_detector *det, fn_model *model, const char *path
     if (aligned) {
         f.box[2] = (float)img.w; f.box[3] = (float)img.h; f.score = 1;
         if (img.w == size && img.h == size) { crop = img; img.rgb = NULL; }
-        else if (img.w > size && img.h > size) s = fn_image_crop(&img, (img.w - size) / 2, (img.h - size) / 2, size, size, &crop);
+        else if (img.w > size && img.h > size && !model->stretch_aligned) s = fn_image_crop(&img, (img.w - size) / 2, (img.h - size) / 2, size, size, &crop);
         else s = fn_image_resize(&img, size, size, &crop);
     } else {
         if (!det) { fn_image_free(&img); return fn_fail(FN_ERR_ARG, "fn_embed_face_file: no detector for an unaligned image"); }
