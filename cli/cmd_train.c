@@ -16,6 +16,7 @@ static void usage(FILE *f) {
         "\n"
         "data and evaluation:\n"
         "  --val-dir DIR                 held-out people: 10-fold pair verification after each epoch\n"
+        "  --val-use-flipped-images      held-out embedding of each image and its mirror image (summed)\n"
         "  --lfw-dir DIR                 LFW check after each epoch with facenet's protocol (as\n"
         "                                `facenet validate --is-aligned`): DIR holds aligned crops\n"
         "                                NAME/NAME_0001.png|jpg, resized to --image-size\n"
@@ -184,6 +185,7 @@ int cmd_train(int argc, char **argv) {
         if (cli_flag(argv, i, "--random-crop")) o.augment.random_crop = 1;
         else if (cli_flag(argv, i, "--random-flip")) o.augment.random_flip = 1;
         else if (cli_flag(argv, i, "--random-rotate")) random_rotate = 1;
+        else if (cli_flag(argv, i, "--val-use-flipped-images")) o.val_use_flipped_images = 1;
         else if (cli_flag(argv, i, "--resume")) o.resume = 1;
         else if (cli_flag(argv, i, "--quiet")) pr.quiet = 1;
         else if (cli_flag(argv, i, "--json")) pr.json = 1;

@@ -9,6 +9,7 @@
  * 2. resume: 1 epoch, then --resume for the 2nd, must repeat run 1's step losses (1e-6);
  * 3. fine-tuning from run 1's exported model: its accuracy before training equals run 1's
  *    final accuracy (same averaged weights and BN statistics), and training continues;
+ *    with --val-use-flipped-images it equals the export's accuracy on image + mirror;
  * 4. softmax + center loss, 2 epochs: the loss falls;
  * 5. a full-size export (depth 5,10,5, width 1; 80x80 input) opens with fn_model_open and embeds like
  *    the training network's inference forward (max-abs 1e-4). */
@@ -98,6 +99,35 @@ static float fixed_triplet_loss(const char *model_path) {
     fn_trainnet_free(net);
     fn_tensor_set_free(&ts);
     return loss;
+}
+
+/* Held-out accuracy of an exported model with each val image's embedding summed with its
+ * mirror image's and renormalised: what val_use_flipped_images must report. */
+static float flipped_accuracy(const char *model_path, int S) {
+    fn_model *m = NULL;
+    if (fn_model_open(model_path, &m)) { fprintf(stderr, "%s\n", fn_last_error()); return NAN; }
+    const int n = 100, dim = fn_model_dim(m);
+    float *x = malloc(sizeof(float) * 2 * S * S * 3), *emb = malloc(sizeof(float) * n * dim), e2[2 * 512];
+    int labels[100];
+    for (int k = 0; k < n; k++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/data/orl/s%d/%d.pgm", FN_SHARED_DIR, 31 + k / 10, k % 10 + 1);
+        fn_image img;
+        if (fn_image_load(path, 1, &img) || fn_train_prepare_image(&img, S, FN_FIT_CROP, NULL, FN_STD_FIXED, NULL, x)) return NAN;
+        fn_image_free(&img);
+        for (int y = 0; y < S; y++)
+            for (int c = 0; c < S; c++)
+                for (int ch = 0; ch < 3; ch++) x[(size_t)S * S * 3 + ((size_t)y * S + c) * 3 + ch] = x[((size_t)y * S + S - 1 - c) * 3 + ch];
+        if (fn_irv1_forward((struct fn_model *)m, x, 2, S, e2, NULL)) return NAN;
+        double sq = 0;
+        for (int d = 0; d < dim; d++) { emb[k * dim + d] = e2[d] + e2[dim + d]; sq += (double)emb[k * dim + d] * emb[k * dim + d]; }
+        for (int d = 0; d < dim; d++) emb[k * dim + d] /= (float)sqrt(sq);
+        labels[k] = k / 10;
+    }
+    float acc = fn_train_pair_accuracy(emb, dim, labels, n, NULL);
+    fn_model_close(m);
+    free(x); free(emb);
+    return acc;
 }
 
 static void test_export_loads(void) {
@@ -203,6 +233,17 @@ int main(void) {
     CHECK(run(&o, &r3));
     if (r3.ne >= 1 && r1.ne == 3) CHECK_CLOSE("pretrained accuracy before training == run 1 final", &r3.acc[0], &r1.acc[2], 1, 1e-6);
     CHECK(r3.n > 0);
+
+    printf("3b. held-out accuracy with flipped images == the exported model on image + mirror\n");
+    small_options(&o, FN_TRAIN_TRIPLET, m3);
+    o.pretrained_model = p;
+    o.max_epochs = 0;
+    o.val_use_flipped_images = 1;
+    record r3b;
+    CHECK(run(&o, &r3b));
+    float want = flipped_accuracy(p, o.net.image_size);
+    printf("  flipped: %.4f in training, %.4f from the export (plain %.4f)\n", r3b.ne ? r3b.acc[0] : -1, want, r1.acc[2]);
+    if (r3b.ne == 1) CHECK_CLOSE("flipped held-out accuracy", &r3b.acc[0], &want, 1, 1e-6);
 
     printf("4. softmax + center loss on s1-s30\n");
     small_options(&o, FN_TRAIN_SOFTMAX, m4);

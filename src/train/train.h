@@ -33,6 +33,8 @@ typedef struct {
     const char *data_dir;          /* class sub-folders of images (facenet get_dataset, fn_dataset_load) */
     const char *models_dir;        /* checkpoint, exported model, logs, plot */
     const char *val_dir;           /* optional: held-out people, verification after each epoch */
+    int val_use_flipped_images;    /* held-out embedding = normalised sum of the image's and its
+                                      mirror's (validate --use-flipped-images uses both views too) */
     /* optional: facenet's LFW check after each epoch (--lfw_dir, --lfw_pairs, --lfw_nrof_folds):
      * aligned crops in LFW_DIR/NAME/NAME_0001.png|jpg (as `validate --is-aligned` reads
      * them), resized to the image size, embedded with the averaged weights */

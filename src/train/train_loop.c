@@ -315,6 +315,20 @@ static fn_status fill_ref(void *ctx, int i, float *x) {
     return load_image(r->src, r->refs[i].cls, r->refs[i].img, NULL, x);
 }
 
+/* the same, mirrored left to right */
+static fn_status fill_ref_mirrored(void *ctx, int i, float *x) {
+    ref_images *r = ctx;
+    FN_TRY(fill_ref(ctx, i, x));
+    const int S = r->src->size;
+    for (int y = 0; y < S; y++)
+        for (int a = 0, b = S - 1; a < b; a++, b--)
+            for (int c = 0; c < 3; c++) {
+                float *p = x + ((size_t)y * S + a) * 3 + c, *q = x + ((size_t)y * S + b) * 3 + c, v = *p;
+                *p = *q; *q = v;
+            }
+    return FN_OK;
+}
+
 /* Held-out people (--val-dir): 10-fold verification over their pairs. */
 static fn_status evaluate_held_out(trainer *t, image_source *val, fn_train_epoch_info *ei) {
     const fn_dataset *ds = val->ds;
@@ -327,6 +341,19 @@ static fn_status evaluate_held_out(trainer *t, image_source *val, fn_train_epoch
         for (int i = 0; i < ds->classes[c].n_paths; i++, k++) { refs[k] = (fn_sample_ref){c, i}; labels[k] = c; }
     ref_images r = {val, refs};
     if (!s) s = forward_images(t, t->ema, n, fill_ref, &r, emb, NULL);
+    if (!s && t->o->val_use_flipped_images) {
+        const int dim = t->net->cfg.dim;
+        float *mirror = malloc(sizeof(float) * (size_t)(n ? n : 1) * dim);
+        s = mirror ? forward_images(t, t->ema, n, fill_ref_mirrored, &r, mirror, NULL) : fn_fail(FN_ERR_NOMEM, "out of memory");
+        for (int i = 0; !s && i < n; i++) {
+            float *e = emb + (size_t)i * dim, *m = mirror + (size_t)i * dim;
+            double sq = 0;
+            for (int d = 0; d < dim; d++) { e[d] += m[d]; sq += (double)e[d] * e[d]; }
+            float inv = sq > 0 ? (float)(1 / sqrt(sq)) : 0;
+            for (int d = 0; d < dim; d++) e[d] *= inv;
+        }
+        free(mirror);
+    }
     if (!s) ei->val_accuracy = fn_train_pair_accuracy(emb, t->net->cfg.dim, labels, n, &ei->val_threshold);
     free(refs); free(labels); free(emb);
     return s;
