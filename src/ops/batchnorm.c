@@ -1,18 +1,17 @@
 /* batchnorm.c — batch normalisation in training mode (batch statistics, moving averages)
- * and inference mode, optionally fused with ReLU, over (rows, C) contiguous tensors. */
+ * and inference mode, optionally fused with ReLU, over (rows, C) tensors.
+ * The training pieces (sums, statistics, normalisation, backward sums and input gradient)
+ * are separate functions so a batch split between workers can add its per-worker sums
+ * before normalising; fn_batchnorm_forward_train / _backward compose them for one worker. */
 #include "ops_backward.h"
 
 #define BN_BLOCK 64
 
-void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const float *in, long rows,
-                                int C, const float *gamma, const float *beta, float eps,
-                                float *running_mean, float *running_var, float decay, fn_act act) {
-    double *sum = calloc((size_t)C * 2, sizeof(double));
-    float *part = calloc((size_t)C, sizeof(float));
-    FN_ASSERT(sum && part);
-    double *sq = sum + C;
-    /* float partial sums over blocks of rows (vectorised over channels), double across
-     * blocks: fast for the narrow channel counts of reduced-width networks, yet exact enough */
+/* float partial sums over blocks of rows (vectorised over channels), double across
+ * blocks: fast for the narrow channel counts of reduced-width networks, yet exact enough */
+void fn_batchnorm_sum(double *sum, const float *in, long rows, int C) {
+    float *part = malloc(sizeof(float) * (size_t)C);
+    FN_ASSERT(part);
     for (long r0 = 0; r0 < rows; r0 += BN_BLOCK) {
         long r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
         memset(part, 0, sizeof(float) * C);
@@ -22,8 +21,13 @@ void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const floa
         }
         for (int c = 0; c < C; c++) sum[c] += part[c];
     }
-    for (int c = 0; c < C; c++) mean[c] = (float)(sum[c] / rows);
-    /* two-pass variance: the one-pass formula loses precision when |mean| >> std */
+    free(part);
+}
+
+/* two-pass variance: the one-pass formula loses precision when |mean| >> std */
+void fn_batchnorm_sqdev(double *sq, const float *in, const float *mean, long rows, int C) {
+    float *part = malloc(sizeof(float) * (size_t)C);
+    FN_ASSERT(part);
     for (long r0 = 0; r0 < rows; r0 += BN_BLOCK) {
         long r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
         memset(part, 0, sizeof(float) * C);
@@ -34,6 +38,12 @@ void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const floa
         for (int c = 0; c < C; c++) sq[c] += part[c];
     }
     free(part);
+}
+
+void fn_batchnorm_stats(float *mean, float *rstd, const double *sum, const double *sq, long rows,
+                        int C, float eps, float *running_mean, float *running_var, float decay) {
+    for (int c = 0; c < C; c++) mean[c] = (float)(sum[c] / rows);
+    if (!sq) return;
     for (int c = 0; c < C; c++) {
         double var = sq[c] / rows;
         rstd[c] = (float)(1.0 / sqrt(var + eps));
@@ -43,16 +53,34 @@ void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const floa
             running_var[c] = (float)(decay * running_var[c] + (1 - decay) * unbiased);
         }
     }
-    free(sum);
+}
+
+void fn_batchnorm_apply(float *out, int ld_out, const float *in, long rows, int C,
+                        const float *mean, const float *rstd, const float *gamma,
+                        const float *beta, fn_act act) {
     #pragma omp parallel for schedule(static) if (rows * C > 65536)
     for (long r = 0; r < rows; r++) {
         const float *x = in + r * C;
-        float *o = out + r * C;
+        float *o = out + r * ld_out;
         for (int c = 0; c < C; c++) {
             float v = (x[c] - mean[c]) * rstd[c] * (gamma ? gamma[c] : 1.0f) + (beta ? beta[c] : 0.0f);
             o[c] = act == FN_ACT_RELU && v < 0 ? 0 : v;
         }
     }
+}
+
+void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const float *in, long rows,
+                                int C, const float *gamma, const float *beta, float eps,
+                                float *running_mean, float *running_var, float decay, fn_act act) {
+    double *sum = calloc((size_t)C * 2, sizeof(double));
+    FN_ASSERT(sum);
+    double *sq = sum + C;
+    fn_batchnorm_sum(sum, in, rows, C);
+    fn_batchnorm_stats(mean, rstd, sum, NULL, rows, C, eps, NULL, NULL, decay);
+    fn_batchnorm_sqdev(sq, in, mean, rows, C);
+    fn_batchnorm_stats(mean, rstd, sum, sq, rows, C, eps, running_mean, running_var, decay);
+    free(sum);
+    fn_batchnorm_apply(out, C, in, rows, C, mean, rstd, gamma, beta, act);
 }
 
 void fn_batchnorm_forward_infer(float *out, const float *in, long rows, int C, const float *gamma,
@@ -70,20 +98,17 @@ void fn_batchnorm_forward_infer(float *out, const float *in, long rows, int C, c
     }
 }
 
-void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
-                           const float *in, const float *out, const float *mean,
-                           const float *rstd, const float *gamma, long rows, int C, fn_act act) {
-    /* sum_g = sum(dy), sum_gx = sum(dy * xhat) per channel, dy masked by the ReLU */
-    double *sum_g = calloc((size_t)C * 2, sizeof(double));
-    float *pg = calloc((size_t)C * 2, sizeof(float));
-    FN_ASSERT(sum_g && pg);
-    double *sum_gx = sum_g + C;
+void fn_batchnorm_backward_sums(double *sum_g, double *sum_gx, const float *dout, int ld_out,
+                                const float *in, const float *out, const float *mean,
+                                const float *rstd, long rows, int C, fn_act act) {
+    float *pg = malloc(sizeof(float) * (size_t)C * 2);
+    FN_ASSERT(pg);
     float *pgx = pg + C;
     for (long r0 = 0; r0 < rows; r0 += BN_BLOCK) {
         long r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
         memset(pg, 0, sizeof(float) * C * 2);
         for (long r = r0; r < r1; r++) {
-            const float *g = dout + r * C, *x = in + r * C, *o = out ? out + r * C : NULL;
+            const float *g = dout + r * ld_out, *x = in + r * C, *o = out ? out + r * ld_out : NULL;
             for (int c = 0; c < C; c++) {
                 float gy = act == FN_ACT_RELU && o[c] <= 0 ? 0 : g[c];
                 pg[c] += gy;
@@ -93,26 +118,41 @@ void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
         for (int c = 0; c < C; c++) { sum_g[c] += pg[c]; sum_gx[c] += pgx[c]; }
     }
     free(pg);
+}
+
+void fn_batchnorm_backward_input(float *din, const float *dout, int ld_out, const float *in,
+                                 const float *out, const float *mean, const float *rstd,
+                                 const float *gamma, const double *sum_g, const double *sum_gx,
+                                 long rows_total, long rows, int C, fn_act act) {
+    float *mg = malloc(sizeof(float) * (size_t)C * 2);
+    FN_ASSERT(mg);
+    float *mgx = mg + C;
+    for (int c = 0; c < C; c++) { mg[c] = (float)(sum_g[c] / rows_total); mgx[c] = (float)(sum_gx[c] / rows_total); }
+    #pragma omp parallel for schedule(static) if (rows * C > 65536)
+    for (long r = 0; r < rows; r++) {
+        const float *g = dout + r * ld_out, *x = in + r * C, *o = out ? out + r * ld_out : NULL;
+        float *d = din + r * C;
+        for (int c = 0; c < C; c++) {
+            float gy = act == FN_ACT_RELU && o[c] <= 0 ? 0 : g[c];
+            float xhat = (x[c] - mean[c]) * rstd[c];
+            d[c] += (gamma ? gamma[c] : 1.0f) * rstd[c] * (gy - mg[c] - xhat * mgx[c]);
+        }
+    }
+    free(mg);
+}
+
+void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
+                           const float *in, const float *out, const float *mean,
+                           const float *rstd, const float *gamma, long rows, int C, fn_act act) {
+    /* sum_g = sum(dy), sum_gx = sum(dy * xhat) per channel, dy masked by the ReLU */
+    double *sum_g = calloc((size_t)C * 2, sizeof(double));
+    FN_ASSERT(sum_g);
+    double *sum_gx = sum_g + C;
+    fn_batchnorm_backward_sums(sum_g, sum_gx, dout, C, in, out, mean, rstd, rows, C, act);
     for (int c = 0; c < C; c++) {
         if (dbeta) dbeta[c] += (float)sum_g[c];
         if (dgamma) dgamma[c] += (float)sum_gx[c];
     }
-    if (din) {
-        float *mg = malloc(sizeof(float) * C * 2);
-        FN_ASSERT(mg);
-        float *mgx = mg + C;
-        for (int c = 0; c < C; c++) { mg[c] = (float)(sum_g[c] / rows); mgx[c] = (float)(sum_gx[c] / rows); }
-        #pragma omp parallel for schedule(static) if (rows * C > 65536)
-        for (long r = 0; r < rows; r++) {
-            const float *g = dout + r * C, *x = in + r * C, *o = out ? out + r * C : NULL;
-            float *d = din + r * C;
-            for (int c = 0; c < C; c++) {
-                float gy = act == FN_ACT_RELU && o[c] <= 0 ? 0 : g[c];
-                float xhat = (x[c] - mean[c]) * rstd[c];
-                d[c] += (gamma ? gamma[c] : 1.0f) * rstd[c] * (gy - mg[c] - xhat * mgx[c]);
-            }
-        }
-        free(mg);
-    }
+    if (din) fn_batchnorm_backward_input(din, dout, C, in, out, mean, rstd, gamma, sum_g, sum_gx, rows, rows, C, act);
     free(sum_g);
 }

@@ -33,6 +33,31 @@ void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
                            const float *in, const float *out, const float *mean,
                            const float *rstd, const float *gamma, long rows, int C, fn_act act);
 
+/* The same in pieces, for a batch split between workers (every worker normalises its rows
+ * with the statistics of the whole batch):
+ *   fn_batchnorm_sum (sum += per-channel sums of the worker's rows), add the workers'
+ *   sums, fn_batchnorm_stats(sq = NULL) gives the mean; fn_batchnorm_sqdev the same way
+ *   with that mean, then fn_batchnorm_stats with both gives rstd and moves running_*;
+ *   fn_batchnorm_apply normalises the worker's rows into out (row stride ld_out).
+ * Backward: fn_batchnorm_backward_sums (sum_g += sum(dy), sum_gx += sum(dy * xhat)), add
+ * the workers' sums (sum_g is dbeta, sum_gx dgamma), then fn_batchnorm_backward_input.
+ * out and dout share the row stride ld_out (a channel slice of a concat); in/din are
+ * contiguous; rows_total counts the whole batch's rows. */
+void fn_batchnorm_sum(double *sum, const float *in, long rows, int C);
+void fn_batchnorm_sqdev(double *sq, const float *in, const float *mean, long rows, int C);
+void fn_batchnorm_stats(float *mean, float *rstd, const double *sum, const double *sq, long rows,
+                        int C, float eps, float *running_mean, float *running_var, float decay);
+void fn_batchnorm_apply(float *out, int ld_out, const float *in, long rows, int C,
+                        const float *mean, const float *rstd, const float *gamma,
+                        const float *beta, fn_act act);
+void fn_batchnorm_backward_sums(double *sum_g, double *sum_gx, const float *dout, int ld_out,
+                                const float *in, const float *out, const float *mean,
+                                const float *rstd, long rows, int C, fn_act act);
+void fn_batchnorm_backward_input(float *din, const float *dout, int ld_out, const float *in,
+                                 const float *out, const float *mean, const float *rstd,
+                                 const float *gamma, const double *sum_g, const double *sum_gx,
+                                 long rows_total, long rows, int C, fn_act act);
+
 /* ---------------------------------------------------------------- elementwise */
 /* din += dout * (out > 0) over n values. */
 void fn_relu_backward(float *din, const float *dout, const float *out, long n);

@@ -48,7 +48,19 @@ typedef struct {
     fn_tbuf *bufs; int n_bufs;
     fn_tlayer *layers; int n_layers;
     int N;                      /* images the buffers hold */
-    float *ws; size_t ws_size;  /* conv workspace */
+    /* The trunk's activation gradients share one arena: a gradient lives from the backward
+     * of its buffer's last reader (which clears it) to that of its writer, and gradients
+     * whose lives overlap get disjoint ranges. dx_off: floats per image (SIZE_MAX: the
+     * buffer has its own dx, or none for the input). */
+    float *dx_arena; size_t dx_floats; size_t *dx_off;
+    int *writer, *last_reader;  /* per buffer: the layer writing it, the last layer reading it */
+    int head;                   /* first layer after the trunk (global average pool) */
+    /* the trunk runs data-parallel: per worker a conv workspace, weight gradients (worker 0
+     * adds into g directly) and scratch for the batch-norm sums */
+    struct { float *g, *ws, *stat; double *tot; } wk[FN_MAX_WORKERS];
+    int workers;                /* workers with resources */
+    size_t ws_size;             /* floats of each workspace */
+    double *red; int c_max;     /* per-worker partial sums: [2 slots][FN_MAX_WORKERS][2 * c_max] */
     int input, prelogits, embedding; /* buffer indices */
     int trunk_channels[3];      /* block35 / block17 / block8 channels (256/896/1792 full) */
     int layer_cap, buf_cap, param_cap, stat_cap;
@@ -66,7 +78,8 @@ fn_status fn_trainnet_set_batch(fn_trainnet *net, int N);
  * updated), dropout drawn from rng; else moving statistics, no dropout.
  * Results: net->bufs[net->embedding].x (N, dim, L2-normalised), prelogits before it. */
 fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng);
-/* Clears every activation gradient (call before filling the output gradients). */
+/* Clears the head's activation gradients (call before filling the output gradients; the
+ * trunk's are cleared during the backward as they become live). */
 void fn_trainnet_zero_act_grads(fn_trainnet *net);
 /* Backpropagates from the gradients in bufs[embedding].dx and bufs[prelogits].dx into
  * net->g (added: clear net->g once per step). Needs the preceding training forward. */
