@@ -30,12 +30,11 @@ void fn_conv_shape_init(fn_conv_shape *s, int N, int H, int W, int Cin, int Cout
     fn_conv_out_size(W, kw, sw, pad, &s->OW, &s->pad_left);
 }
 
-static int is_pointwise(const fn_conv_shape *s) {
+int fn_conv_is_pointwise(const fn_conv_shape *s) {
     return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pad_top == 0 && s->pad_left == 0;
 }
 
-/* images per im2col group */
-static int im2col_group(const fn_conv_shape *s) {
+int fn_im2col_images(const fn_conv_shape *s) {
     size_t per = (size_t)s->OH * s->OW * s->kh * s->kw * s->Cin;
     if (per == 0) return 1;
     size_t g = IM2COL_MAX_FLOATS / per;
@@ -86,9 +85,9 @@ static size_t wino_workspace(const fn_conv_shape *s) {
 }
 
 size_t fn_conv2d_workspace(const fn_conv_shape *s) {
-    if (is_pointwise(s)) return 0;
+    if (fn_conv_is_pointwise(s)) return 0;
     if (use_winograd(s)) return wino_workspace(s);
-    return (size_t)im2col_group(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    return (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
 }
 
 /* U (16, Cin, Cout) = G g G^T from HWIO w (3, 3, Cin, Cout) */
@@ -358,8 +357,7 @@ static void conv_winograd4(float *out, int ld_out, const float *in, int ld_in, c
     }
 }
 
-/* col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,[ld]) */
-static void im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img) {
+void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img) {
     const int K = s->kh * s->kw * s->Cin;
     const long rows = (long)n_img * s->OH * s->OW;
     for (long r = 0; r < rows; r++) {
@@ -399,14 +397,14 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
         else conv_winograd(out, ld_out, in, ld_in, w, w_winograd, bias, s, alpha, beta, act, workspace);
         return;
     }
-    if (is_pointwise(s)) {
+    if (fn_conv_is_pointwise(s)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(s->N * pix), s->Cout, K,
                     alpha, in, ld_in, w, s->Cout, beta, out, ld_out);
     } else {
-        int g = im2col_group(s);
+        int g = fn_im2col_images(s);
         for (int n0 = 0; n0 < s->N; n0 += g) {
             int nb = s->N - n0 < g ? s->N - n0 : g;
-            im2col(workspace, in + (long)n0 * s->H * s->W * ld_in, ld_in, s, nb);
+            fn_im2col(workspace, in + (long)n0 * s->H * s->W * ld_in, ld_in, s, nb);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nb * pix), s->Cout, K,
                         alpha, workspace, K, w, s->Cout, beta, out + n0 * pix * ld_out, ld_out);
         }

@@ -1,49 +1,46 @@
-/* conv2d_backward.c — gradients of the im2col + SGEMM convolution (NHWC, HWIO):
- * dW = im2col(in)^T @ dout, din = col2im(dout @ W^T). Processed in groups of images so
- * the column buffer stays bounded, like the forward. */
+/* conv2d_backward.c — gradients of the convolution (NHWC, HWIO):
+ *   dW = im2col(in)^T @ dout (im2col shared with conv2d.c, in groups of images);
+ *   din of a stride-1 conv = a stride-1 conv of dout with the kernel flipped and its
+ *   channels swapped, padded k-1-pad, so it takes the forward's paths (Winograd for 3x3,
+ *   gathers instead of scatters) and adds into din in the GEMM (beta = 1);
+ *   din of a strided conv = col2im(dout @ W^T). */
 #include "ops_backward.h"
 #include <cblas.h>
 
-#define COL_MAX_FLOATS ((size_t)16 << 20) /* 64 MiB of workspace at most */
-
-static int is_pointwise(const fn_conv_shape *s) {
-    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pad_top == 0 &&
-           s->pad_left == 0;
+/* the data-gradient conv: input dout (N,OH,OW,Cout), output din (N,H,W,Cin) */
+static void transposed_shape(fn_conv_shape *t, const fn_conv_shape *s) {
+    *t = *s;
+    t->H = s->OH; t->W = s->OW; t->Cin = s->Cout;
+    t->OH = s->H; t->OW = s->W; t->Cout = s->Cin;
+    t->pad_top = s->kh - 1 - s->pad_top;
+    t->pad_left = s->kw - 1 - s->pad_left;
 }
 
-static int col_group(const fn_conv_shape *s) {
-    size_t per = (size_t)s->OH * s->OW * s->kh * s->kw * s->Cin;
-    if (per == 0) return 1;
-    size_t g = COL_MAX_FLOATS / per;
-    if (g < 1) g = 1;
-    if (g > (size_t)s->N) g = s->N;
-    return (int)g;
+static int din_as_conv(const fn_conv_shape *s) {
+    return s->sh == 1 && s->sw == 1 && !fn_conv_is_pointwise(s) && s->pad_top < s->kh && s->pad_left < s->kw;
 }
 
 size_t fn_conv2d_backward_workspace(const fn_conv_shape *s) {
-    if (is_pointwise(s)) return 0;
-    return (size_t)col_group(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    if (fn_conv_is_pointwise(s)) return 0;
+    size_t col = (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    if (din_as_conv(s)) {
+        fn_conv_shape t;
+        transposed_shape(&t, s);
+        size_t d = (size_t)s->kh * s->kw * s->Cin * s->Cout + fn_conv2d_workspace(&t);
+        if (d > col) col = d;
+    }
+    return col;
 }
 
-/* col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,Cin) */
-static void im2col(float *col, const float *in, const fn_conv_shape *s, int n_img) {
-    const int K = s->kh * s->kw * s->Cin;
-    const long rows = (long)n_img * s->OH * s->OW;
-    #pragma omp parallel for schedule(static) if (rows * K > 32768)
-    for (long r = 0; r < rows; r++) {
-        int n = (int)(r / (s->OH * s->OW)), rem = (int)(r % (s->OH * s->OW));
-        int oy = rem / s->OW, ox = rem % s->OW;
-        float *dst = col + r * K;
-        for (int ky = 0; ky < s->kh; ky++) {
-            int iy = oy * s->sh - s->pad_top + ky;
-            for (int kx = 0; kx < s->kw; kx++) {
-                int ix = ox * s->sw - s->pad_left + kx;
-                float *d = dst + (ky * s->kw + kx) * s->Cin;
-                if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) memset(d, 0, sizeof(float) * s->Cin);
-                else memcpy(d, in + (((long)n * s->H + iy) * s->W + ix) * s->Cin, sizeof(float) * s->Cin);
-            }
+/* wt (kh,kw,Cout,Cin) = w (kh,kw,Cin,Cout) rotated by 180 degrees, channels swapped */
+static void flip_kernel(float *wt, const float *w, const fn_conv_shape *s) {
+    for (int ky = 0; ky < s->kh; ky++)
+        for (int kx = 0; kx < s->kw; kx++) {
+            const float *src = w + ((size_t)(s->kh - 1 - ky) * s->kw + (s->kw - 1 - kx)) * s->Cin * s->Cout;
+            float *dst = wt + ((size_t)ky * s->kw + kx) * s->Cout * s->Cin;
+            for (int ci = 0; ci < s->Cin; ci++)
+                for (int co = 0; co < s->Cout; co++) dst[(size_t)co * s->Cin + ci] = src[(size_t)ci * s->Cout + co];
         }
-    }
 }
 
 /* din (n_img,H,W,Cin) += scatter of col; one image per thread so taps never race */
@@ -79,7 +76,7 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
             for (int c = 0; c < s->Cout; c++) dbias[c] += g[c];
         }
     }
-    if (is_pointwise(s)) {
+    if (fn_conv_is_pointwise(s)) {
         const int M = (int)(s->N * pix);
         if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, s->Cout, M, 1.0f, in, K,
                             dout, s->Cout, 1.0f, dw, s->Cout);
@@ -87,17 +84,25 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
                              s->Cout, w, s->Cout, 1.0f, din, K);
         return;
     }
-    int g = col_group(s);
+    const int g = fn_im2col_images(s), by_conv = din_as_conv(s);
+    if (din && by_conv) {
+        fn_conv_shape t;
+        transposed_shape(&t, s);
+        float *wt = workspace;
+        flip_kernel(wt, w, s);
+        fn_conv2d_forward_ex(din, s->Cin, dout, s->Cout, wt, NULL, NULL, &t, 1.0f, 1.0f, FN_ACT_NONE,
+                             workspace + (size_t)K * s->Cout);
+    }
     for (int n0 = 0; n0 < s->N; n0 += g) {
         int nb = s->N - n0 < g ? s->N - n0 : g;
         const int M = (int)(nb * pix);
         const float *dout_g = dout + n0 * pix * s->Cout;
         if (dw) {
-            im2col(workspace, in + (long)n0 * s->H * s->W * s->Cin, s, nb);
+            fn_im2col(workspace, in + (long)n0 * s->H * s->W * s->Cin, s->Cin, s, nb);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, s->Cout, M, 1.0f, workspace, K,
                         dout_g, s->Cout, 1.0f, dw, s->Cout);
         }
-        if (din) {
+        if (din && !by_conv) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, s->Cout, 1.0f, dout_g,
                         s->Cout, w, s->Cout, 0.0f, workspace, K);
             col2im_add(din + (long)n0 * s->H * s->W * s->Cin, workspace, s, nb);

@@ -48,6 +48,13 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
 int fn_conv2d_winograd_eligible(int kh, int kw, int sh, int sw, int Cin, int Cout);
 void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout);
 
+/* Shared by conv2d.c and conv2d_backward.c: a 1x1 stride-1 unpadded conv is a plain GEMM;
+ * im2col fills col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,[ld]) (taps outside the
+ * image are 0), for groups of fn_im2col_images(s) images so the buffer stays bounded. */
+int fn_conv_is_pointwise(const fn_conv_shape *s);
+int fn_im2col_images(const fn_conv_shape *s);
+void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img);
+
 /* Pools over (N,H,W,C) with ld. Out-of-image taps are ignored (TF semantics: SAME average
  * pooling divides by the number of in-image taps). */
 void fn_maxpool_forward(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W,
