@@ -55,6 +55,14 @@ int fn_conv_is_pointwise(const fn_conv_shape *s);
 int fn_im2col_images(const fn_conv_shape *s);
 void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img);
 
+/* The in-image taps [lo, hi) of output position o along one axis of a k-wide window
+ * (pool.c and pool_backward.c skip the taps outside the image). */
+static inline void fn_pool_window(int o, int k, int stride, int pad, int size, int *lo, int *hi) {
+    int a = o * stride - pad, b = a + k;
+    *lo = a < 0 ? 0 : a;
+    *hi = b > size ? size : b;
+}
+
 /* Pools over (N,H,W,C) with ld. Out-of-image taps are ignored (TF semantics: SAME average
  * pooling divides by the number of in-image taps). */
 void fn_maxpool_forward(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W,
