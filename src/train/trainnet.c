@@ -15,6 +15,7 @@ struct fn_tlayer {
     float *mean, *rstd;        /* L_BN: saved batch statistics */
     fn_act act;
     float scale;               /* L_RESIDUAL */
+    int tmp;                   /* L_RESIDUAL: buffer for the up conv's output gradient */
     float *mask;               /* L_DROPOUT */
 };
 
@@ -47,7 +48,7 @@ typedef struct { fn_trainnet *net; int failed; } builder;
 static int new_buf(builder *b, int h, int w, int c) {
     fn_trainnet *n = b->net;
     if (b->failed || !grow((void **)&n->bufs, &n->buf_cap, n->n_bufs, sizeof(fn_tbuf))) { b->failed = 1; return 0; }
-    n->bufs[n->n_bufs] = (fn_tbuf){h, w, c, NULL, NULL};
+    n->bufs[n->n_bufs] = (fn_tbuf){h, w, c, NULL, NULL, 0};
     return n->n_bufs++;
 }
 
@@ -166,17 +167,28 @@ static int concat(builder *b, const int *ins, int n_in) {
     return out;
 }
 
-/* out = act(trunk + scale * conv1x1(cat) + bias): the block's "up" conv has a bias, no BN */
+/* out = act(trunk + scale * (conv1x1(cat) + bias)): the block's "up" conv has a bias, no
+ * BN. One layer: the conv adds into a copy of the trunk (GEMM beta = 1), so its output is
+ * never stored; only its gradient needs a (scratch) buffer. */
 static int residual(builder *b, const char *prefix, int trunk, int cat, float scale, fn_act act) {
-    char name[96];
-    snprintf(name, sizeof name, "%s.conv2d", prefix);
-    fn_tbuf t = b->net->bufs[trunk];
-    int up = conv(b, name, cat, t.c, 1, 1, 1, FN_PAD_VALID, 1);
+    fn_trainnet *n = b->net;
     if (b->failed) return 0;
+    fn_tbuf t = n->bufs[trunk], src = n->bufs[cat];
+    fn_conv_shape cs;
+    fn_conv_shape_init(&cs, 1, src.h, src.w, src.c, t.c, 1, 1, 1, 1, FN_PAD_VALID);
+    char pname[128];
+    int64_t wshape[4] = {1, 1, src.c, t.c}, bshape[1] = {t.c};
+    snprintf(pname, sizeof pname, "%s.conv2d.weight", prefix);
+    int pw = add_param(b, pname, TN_P_CONV_W, 4, wshape, 1);
+    snprintf(pname, sizeof pname, "%s.conv2d.bias", prefix);
+    int pb = add_param(b, pname, TN_P_VEC, 1, bshape, 0);
+    int up = new_buf(b, t.h, t.w, t.c);
     int out = new_buf(b, t.h, t.w, t.c);
     fn_tlayer *l = new_layer(b, L_RESIDUAL, trunk, out);
     if (!l) return 0;
-    l->n_in = 2; l->in[1] = up; l->scale = scale; l->act = act;
+    n->bufs[up].grad_only = 1;
+    l->n_in = 2; l->in[1] = cat; l->tmp = up; l->cs = cs; l->pw = pw; l->pb = pb;
+    l->scale = scale; l->act = act;
     return out;
 }
 
@@ -367,6 +379,7 @@ static int plan_gradients(fn_trainnet *net) {
         const fn_tlayer *l = &net->layers[i];
         net->writer[l->out] = i;
         for (int k = 0; k < l->n_in; k++) net->last_reader[l->in[k]] = i;
+        if (l->kind == L_RESIDUAL) net->writer[l->tmp] = net->last_reader[l->tmp] = i;
         if (l->kind == L_GAP && net->head == net->n_layers) net->head = i;
     }
     int n = 0;
@@ -427,16 +440,16 @@ fn_status fn_trainnet_set_batch(fn_trainnet *net, int N) {
         free(t->x);
         if (net->dx_off[i] == NO_DX && i != net->input) free(t->dx);
         size_t n = (size_t)N * buf_floats(t);
-        t->x = fn_malloc(sizeof(float) * n);
+        t->x = t->grad_only ? NULL : fn_malloc(sizeof(float) * n);
         if (i == net->input) t->dx = NULL;
         else if (net->dx_off[i] == NO_DX) t->dx = fn_malloc(sizeof(float) * n);
         else t->dx = NULL; /* in the arena: see dx_at */
-        if (!t->x || (i != net->input && net->dx_off[i] == NO_DX && !t->dx)) return fn_fail(FN_ERR_NOMEM, "train network: out of memory for %d images", N);
+        if ((!t->x && !t->grad_only) || (i != net->input && net->dx_off[i] == NO_DX && !t->dx)) return fn_fail(FN_ERR_NOMEM, "train network: out of memory for %d images", N);
     }
     size_t ws = 0;
     for (int i = 0; i < net->n_layers; i++) {
         fn_tlayer *l = &net->layers[i];
-        if (l->kind == L_CONV) {
+        if (l->kind == L_CONV || l->kind == L_RESIDUAL) {
             l->cs.N = N; /* an upper bound for every worker's share */
             size_t a = fn_conv2d_workspace(&l->cs), b2 = fn_conv2d_backward_workspace(&l->cs);
             if (a > ws) ws = a;
@@ -576,9 +589,12 @@ static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
             break;
         }
         case L_RESIDUAL: {
-            fn_tbuf *up = &net->bufs[l->in[1]];
+            fn_tbuf *cat = &net->bufs[l->in[1]];
+            fn_conv_shape cs = l->cs;
+            cs.N = nb;
             memcpy(y, x, sizeof(float) * rows * out->c);
-            fn_residual_forward(y, out->c, at(up, up->x, n0), out->c, rows, out->c, l->scale, l->act);
+            fn_conv2d_forward_ex(y, out->c, at(cat, cat->x, n0), cat->c, net->w + net->params[l->pw].offset, NULL,
+                                 net->w + net->params[l->pb].offset, &cs, l->scale, 1.0f, l->act, net->wk[k].ws);
             break;
         }
         default: FN_ASSERT(0);
@@ -638,8 +654,15 @@ static fn_status trunk_backward(void *ctx, fn_team *team, int k, int W) {
             }
             break;
         }
-        case L_RESIDUAL: {
-            fn_residual_backward(dx, dx_at(net, l->in[1], n0, nb), dy, y, rows * out->c, l->scale, l->act);
+        case L_RESIDUAL: { /* dtrunk += g, dup = scale * g (g: dy through the ReLU), then the up conv */
+            fn_tbuf *cat = &net->bufs[l->in[1]];
+            fn_conv_shape cs = l->cs;
+            cs.N = nb;
+            float *dup = dx_at(net, l->tmp, n0, nb);
+            memset(dup, 0, sizeof(float) * rows * out->c);
+            fn_residual_backward(dx, dup, dy, y, rows * out->c, l->scale, l->act);
+            fn_conv2d_backward(dx_at(net, l->in[1], n0, nb), g + net->params[l->pw].offset, g + net->params[l->pb].offset,
+                               dup, at(cat, cat->x, n0), net->w + net->params[l->pw].offset, &cs, net->wk[k].ws);
             break;
         }
         default: FN_ASSERT(0);

@@ -34,7 +34,11 @@ typedef struct {
 } fn_tparam;
 enum { TN_P_CONV_W = 0, TN_P_DENSE_W = 1, TN_P_VEC = 2 };
 
-typedef struct { int h, w, c; float *x, *dx; } fn_tbuf; /* per image h*w*c; N images */
+typedef struct {
+    int h, w, c;        /* per image h*w*c; N images */
+    float *x, *dx;
+    int grad_only;      /* scratch for a gradient: no value is kept */
+} fn_tbuf;
 
 typedef struct fn_tlayer fn_tlayer;
 
