@@ -130,7 +130,7 @@ static void test_batchnorm(fn_act act) {
     CHECK_CLOSE("running mean", rm, want_m, c.C, 1e-6);
     CHECK_CLOSE("running var", rv, want_v, c.C, 1e-6);
     float *din = zeros(n), *dg = zeros(c.C), *db = zeros(c.C);
-    fn_batchnorm_backward(din, dg, db, c.R, c.in, c.out, c.mean, c.rstd, c.gamma, c.rows, c.C, act);
+    fn_batchnorm_backward(din, dg, db, c.R, c.in, c.mean, c.rstd, c.gamma, c.beta, c.rows, c.C, act);
     fd_check("bn dinput", bn_loss, &c, c.in, n, din);
     fd_check("bn dgamma", bn_loss, &c, c.gamma, c.C, dg);
     fd_check("bn dbeta", bn_loss, &c, c.beta, c.C, db);

@@ -55,6 +55,12 @@ void fn_batchnorm_stats(float *mean, float *rstd, const double *sum, const doubl
     }
 }
 
+/* the normalised value before the ReLU; backward recomputes it for the ReLU mask with the
+ * same expression, so the mask is the forward's exactly and the output need not be read */
+static inline float bn_value(float x, float mean, float rstd, const float *gamma, const float *beta, int c) {
+    return (x - mean) * rstd * (gamma ? gamma[c] : 1.0f) + (beta ? beta[c] : 0.0f);
+}
+
 void fn_batchnorm_apply(float *out, int ld_out, const float *in, long rows, int C,
                         const float *mean, const float *rstd, const float *gamma,
                         const float *beta, fn_act act) {
@@ -63,7 +69,7 @@ void fn_batchnorm_apply(float *out, int ld_out, const float *in, long rows, int 
         const float *x = in + r * C;
         float *o = out + r * ld_out;
         for (int c = 0; c < C; c++) {
-            float v = (x[c] - mean[c]) * rstd[c] * (gamma ? gamma[c] : 1.0f) + (beta ? beta[c] : 0.0f);
+            float v = bn_value(x[c], mean[c], rstd[c], gamma, beta, c);
             o[c] = act == FN_ACT_RELU && v < 0 ? 0 : v;
         }
     }
@@ -99,8 +105,8 @@ void fn_batchnorm_forward_infer(float *out, const float *in, long rows, int C, c
 }
 
 void fn_batchnorm_backward_sums(double *sum_g, double *sum_gx, const float *dout, int ld_out,
-                                const float *in, const float *out, const float *mean,
-                                const float *rstd, long rows, int C, fn_act act) {
+                                const float *in, const float *mean, const float *rstd,
+                                const float *gamma, const float *beta, long rows, int C, fn_act act) {
     float *pg = malloc(sizeof(float) * (size_t)C * 2);
     FN_ASSERT(pg);
     float *pgx = pg + C;
@@ -108,9 +114,9 @@ void fn_batchnorm_backward_sums(double *sum_g, double *sum_gx, const float *dout
         long r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
         memset(pg, 0, sizeof(float) * C * 2);
         for (long r = r0; r < r1; r++) {
-            const float *g = dout + r * ld_out, *x = in + r * C, *o = out ? out + r * ld_out : NULL;
+            const float *g = dout + r * ld_out, *x = in + r * C;
             for (int c = 0; c < C; c++) {
-                float gy = act == FN_ACT_RELU && o[c] <= 0 ? 0 : g[c];
+                float gy = act == FN_ACT_RELU && bn_value(x[c], mean[c], rstd[c], gamma, beta, c) <= 0 ? 0 : g[c];
                 pg[c] += gy;
                 pgx[c] += gy * (x[c] - mean[c]) * rstd[c];
             }
@@ -120,39 +126,40 @@ void fn_batchnorm_backward_sums(double *sum_g, double *sum_gx, const float *dout
     free(pg);
 }
 
-void fn_batchnorm_backward_input(float *din, const float *dout, int ld_out, const float *in,
-                                 const float *out, const float *mean, const float *rstd,
-                                 const float *gamma, const double *sum_g, const double *sum_gx,
-                                 long rows_total, long rows, int C, fn_act act) {
+void fn_batchnorm_backward_input(float *din, int accumulate, const float *dout, int ld_out,
+                                 const float *in, const float *mean, const float *rstd,
+                                 const float *gamma, const float *beta, const double *sum_g,
+                                 const double *sum_gx, long rows_total, long rows, int C, fn_act act) {
     float *mg = malloc(sizeof(float) * (size_t)C * 2);
     FN_ASSERT(mg);
     float *mgx = mg + C;
     for (int c = 0; c < C; c++) { mg[c] = (float)(sum_g[c] / rows_total); mgx[c] = (float)(sum_gx[c] / rows_total); }
     #pragma omp parallel for schedule(static) if (rows * C > 65536)
     for (long r = 0; r < rows; r++) {
-        const float *g = dout + r * ld_out, *x = in + r * C, *o = out ? out + r * ld_out : NULL;
+        const float *g = dout + r * ld_out, *x = in + r * C;
         float *d = din + r * C;
         for (int c = 0; c < C; c++) {
-            float gy = act == FN_ACT_RELU && o[c] <= 0 ? 0 : g[c];
+            float gy = act == FN_ACT_RELU && bn_value(x[c], mean[c], rstd[c], gamma, beta, c) <= 0 ? 0 : g[c];
             float xhat = (x[c] - mean[c]) * rstd[c];
-            d[c] += (gamma ? gamma[c] : 1.0f) * rstd[c] * (gy - mg[c] - xhat * mgx[c]);
+            float v = (gamma ? gamma[c] : 1.0f) * rstd[c] * (gy - mg[c] - xhat * mgx[c]);
+            d[c] = accumulate ? d[c] + v : v;
         }
     }
     free(mg);
 }
 
 void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
-                           const float *in, const float *out, const float *mean,
-                           const float *rstd, const float *gamma, long rows, int C, fn_act act) {
+                           const float *in, const float *mean, const float *rstd,
+                           const float *gamma, const float *beta, long rows, int C, fn_act act) {
     /* sum_g = sum(dy), sum_gx = sum(dy * xhat) per channel, dy masked by the ReLU */
     double *sum_g = calloc((size_t)C * 2, sizeof(double));
     FN_ASSERT(sum_g);
     double *sum_gx = sum_g + C;
-    fn_batchnorm_backward_sums(sum_g, sum_gx, dout, C, in, out, mean, rstd, rows, C, act);
+    fn_batchnorm_backward_sums(sum_g, sum_gx, dout, C, in, mean, rstd, gamma, beta, rows, C, act);
     for (int c = 0; c < C; c++) {
         if (dbeta) dbeta[c] += (float)sum_g[c];
         if (dgamma) dgamma[c] += (float)sum_gx[c];
     }
-    if (din) fn_batchnorm_backward_input(din, dout, C, in, out, mean, rstd, gamma, sum_g, sum_gx, rows, rows, C, act);
+    if (din) fn_batchnorm_backward_input(din, 1, dout, C, in, mean, rstd, gamma, beta, sum_g, sum_gx, rows, rows, C, act);
     free(sum_g);
 }

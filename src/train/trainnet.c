@@ -382,6 +382,13 @@ static int plan_gradients(fn_trainnet *net) {
         if (l->kind == L_RESIDUAL) net->writer[l->tmp] = net->last_reader[l->tmp] = i;
         if (l->kind == L_GAP && net->head == net->n_layers) net->head = i;
     }
+    int *readers = calloc((size_t)nb, sizeof(int));
+    if (!readers) { free(order); return 0; }
+    for (int i = 0; i < net->n_layers; i++)
+        for (int k = 0; k < net->layers[i].n_in; k++) readers[net->layers[i].in[k]]++;
+    for (int i = 0; i < net->n_layers; i++) /* BN backward overwrites its input's gradient */
+        FN_ASSERT(net->layers[i].kind != L_BN || readers[net->layers[i].in[0]] == 1);
+    free(readers);
     int n = 0;
     for (int b = 0; b < nb; b++)
         if (b != net->input && net->writer[b] < net->head && net->last_reader[b] < net->head) order[n++] = b;
@@ -540,17 +547,19 @@ static void bn_backward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, in
     fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
     const int C = out->c;
     const long rows = (long)nb * out->h * out->w, rows_total = (long)N * out->h * out->w;
-    const float *x = at(in, in->x, n0), *y = at(out, out->x, n0), *dy = dx_at(net, l->out, n0, nb);
+    const float *x = at(in, in->x, n0), *dy = dx_at(net, l->out, n0, nb);
+    const float *beta = net->w + net->params[l->pb].offset;
     double *tot = net->wk[k].tot, *part = red_part(net, *slot, k);
     memset(part, 0, sizeof(double) * 2 * C);
-    fn_batchnorm_backward_sums(part, part + C, dy, C, x, y, l->mean, l->rstd, rows, C, l->act);
+    fn_batchnorm_backward_sums(part, part + C, dy, C, x, l->mean, l->rstd, NULL, beta, rows, C, l->act);
     team_sum(net, team, W, slot, 2 * C, tot);
     if (k == 0) {
         float *dbeta = net->g + net->params[l->pb].offset;
         for (int c = 0; c < C; c++) dbeta[c] += (float)tot[c];
     }
     float *dx = dx_at(net, l->in[0], n0, nb);
-    if (dx) fn_batchnorm_backward_input(dx, dy, C, x, y, l->mean, l->rstd, NULL, tot, tot + C, rows_total, rows, C, l->act);
+    /* the conv output feeding a BN has no other reader: overwrite (clear_gradients skips it) */
+    if (dx) fn_batchnorm_backward_input(dx, 0, dy, C, x, l->mean, l->rstd, NULL, beta, tot, tot + C, rows_total, rows, C, l->act);
 }
 
 static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
@@ -606,6 +615,7 @@ static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
 /* clears this worker's rows of the gradients that layer i reads last (they become live) */
 static void clear_gradients(fn_trainnet *net, int i, int n0, int nb) {
     const fn_tlayer *l = &net->layers[i];
+    if (l->kind == L_BN) return; /* it overwrites its input's gradient */
     for (int j = 0; j < l->n_in; j++) {
         int b = l->in[j];
         if (net->last_reader[b] == i && net->dx_off[b] != NO_DX)
