@@ -3,7 +3,10 @@
  *   din of a stride-1 conv = a stride-1 conv of dout with the kernel flipped and its
  *   channels swapped, padded k-1-pad, so it takes the forward's paths (Winograd for 3x3,
  *   gathers instead of scatters) and adds into din in the GEMM (beta = 1);
- *   din of a strided conv = col2im(dout @ W^T). */
+ *   din of a strided conv = col2im(dout @ W^T);
+ *   dW of a 3x3 stride-1 conv that the forward runs as Winograd F(2x2,3x3)
+ *   (Y = A^T [(G g G^T) . (B^T d B)] A): dW = G^T [sum over tiles (B^T d B) . (A dY A^T)] G,
+ *   16 GEMMs over the tiles instead of im2col (2.25x fewer products, no column buffer). */
 #include "ops_backward.h"
 #include <cblas.h>
 
@@ -20,9 +23,21 @@ static int din_as_conv(const fn_conv_shape *s) {
     return s->sh == 1 && s->sw == 1 && !fn_conv_is_pointwise(s) && s->pad_top < s->kh && s->pad_left < s->kw;
 }
 
+#define WGRAD_CHUNK 1024 /* tiles per pass */
+
+static int wgrad_chunk(const fn_conv_shape *s) {
+    long t = fn_winograd_tiles(s);
+    return (int)(t < WGRAD_CHUNK ? t : WGRAD_CHUNK);
+}
+
+static size_t wgrad_workspace(const fn_conv_shape *s) {
+    return 16 * ((size_t)s->Cin * s->Cout + (size_t)wgrad_chunk(s) * (s->Cin + s->Cout));
+}
+
 size_t fn_conv2d_backward_workspace(const fn_conv_shape *s) {
     if (fn_conv_is_pointwise(s)) return 0;
-    size_t col = (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    size_t col = fn_conv2d_uses_winograd(s) ? wgrad_workspace(s)
+               : (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
     if (din_as_conv(s)) {
         fn_conv_shape t;
         transposed_shape(&t, s);
@@ -41,6 +56,69 @@ static void flip_kernel(float *wt, const float *w, const fn_conv_shape *s) {
             for (int ci = 0; ci < s->Cin; ci++)
                 for (int co = 0; co < s->Cout; co++) dst[(size_t)co * s->Cin + ci] = src[(size_t)ci * s->Cout + co];
         }
+}
+
+static const float wgrad_zeros[4096]; /* dY taps past the edge (Winograd channel cap) */
+
+/* Mg (16, nt, Cout) = A dy A^T for 2x2 output tiles t0 .. t0+nt of dout (N,OH,OW,Cout) */
+static void wgrad_dy(float *Mg, const float *dout, const fn_conv_shape *s, long t0, int nt) {
+    const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cout;
+    const size_t plane = (size_t)nt * C;
+    for (int j = 0; j < nt; j++) {
+        long t = t0 + j;
+        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
+        int oy0 = (rem / tw) * 2, ox0 = (rem % tw) * 2;
+        const float *d[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                int oy = oy0 + a, ox = ox0 + b;
+                d[a * 2 + b] = (oy < s->OH && ox < s->OW) ? dout + (((long)n * s->OH + oy) * s->OW + ox) * C : wgrad_zeros;
+            }
+        float *m = Mg + (size_t)j * C;
+        #pragma omp simd
+        for (int c = 0; c < C; c++) {
+            /* A = [1 0; 1 1; 1 -1; 0 -1]: rows of A dy, then columns times A^T */
+            float r[4][2] = {{d[0][c], d[1][c]}, {d[0][c] + d[2][c], d[1][c] + d[3][c]},
+                             {d[0][c] - d[2][c], d[1][c] - d[3][c]}, {-d[2][c], -d[3][c]}};
+            for (int i = 0; i < 4; i++) {
+                m[(i * 4 + 0) * plane + c] = r[i][0];
+                m[(i * 4 + 1) * plane + c] = r[i][0] + r[i][1];
+                m[(i * 4 + 2) * plane + c] = r[i][0] - r[i][1];
+                m[(i * 4 + 3) * plane + c] = -r[i][1];
+            }
+        }
+    }
+}
+
+/* dw (3,3,Cin,Cout) += G^T dU G, dU (16, Cin, Cout) summed over all tiles */
+static void wgrad_winograd(float *dw, const float *dout, const float *in, const fn_conv_shape *s, float *ws) {
+    const int Cin = s->Cin, Cout = s->Cout, tc = wgrad_chunk(s);
+    const long T = fn_winograd_tiles(s);
+    const size_t plane = (size_t)Cin * Cout;
+    float *dU = ws, *V = dU + 16 * plane, *Mg = V + 16 * (size_t)tc * Cin;
+    for (long t0 = 0; t0 < T; t0 += tc) {
+        int nt = (int)(T - t0 < tc ? T - t0 : tc);
+        fn_winograd_input(V, in, Cin, s, t0, nt);
+        wgrad_dy(Mg, dout, s, t0, nt);
+        for (int k = 0; k < 16; k++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Cout, nt, 1.0f, V + (size_t)k * nt * Cin, Cin,
+                        Mg + (size_t)k * nt * Cout, Cout, t0 ? 1.0f : 0.0f, dU + k * plane, Cout);
+    }
+    /* G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] (the forward's kernel transform) */
+    for (size_t q = 0; q < plane; q++) {
+        float u[4][4], t[4][3];
+        for (int k = 0; k < 16; k++) u[k / 4][k % 4] = dU[k * plane + q];
+        for (int i = 0; i < 4; i++) { /* dU G */
+            t[i][0] = u[i][0] + 0.5f * (u[i][1] + u[i][2]);
+            t[i][1] = 0.5f * (u[i][1] - u[i][2]);
+            t[i][2] = 0.5f * (u[i][1] + u[i][2]) + u[i][3];
+        }
+        for (int x = 0; x < 3; x++) { /* G^T (dU G) */
+            dw[(0 * 3 + x) * plane + q] += t[0][x] + 0.5f * (t[1][x] + t[2][x]);
+            dw[(1 * 3 + x) * plane + q] += 0.5f * (t[1][x] - t[2][x]);
+            dw[(2 * 3 + x) * plane + q] += 0.5f * (t[1][x] + t[2][x]) + t[3][x];
+        }
+    }
 }
 
 /* din (n_img,H,W,Cin) += scatter of col; one image per thread so taps never race */
@@ -84,7 +162,7 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
                              s->Cout, w, s->Cout, 1.0f, din, K);
         return;
     }
-    const int g = fn_im2col_images(s), by_conv = din_as_conv(s);
+    const int g = fn_im2col_images(s), by_conv = din_as_conv(s), wino = fn_conv2d_uses_winograd(s);
     if (din && by_conv) {
         fn_conv_shape t;
         transposed_shape(&t, s);
@@ -93,11 +171,13 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
         fn_conv2d_forward_ex(din, s->Cin, dout, s->Cout, wt, NULL, NULL, &t, 1.0f, 1.0f, FN_ACT_NONE,
                              workspace + (size_t)K * s->Cout);
     }
+    if (dw && wino) wgrad_winograd(dw, dout, in, s, workspace);
+    if (by_conv && (wino || !dw)) return;
     for (int n0 = 0; n0 < s->N; n0 += g) {
         int nb = s->N - n0 < g ? s->N - n0 : g;
         const int M = (int)(nb * pix);
         const float *dout_g = dout + n0 * pix * s->Cout;
-        if (dw) {
+        if (dw && !wino) {
             fn_im2col(workspace, in + (long)n0 * s->H * s->W * s->Cin, s->Cin, s, nb);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, s->Cout, M, 1.0f, workspace, K,
                         dout_g, s->Cout, 1.0f, dw, s->Cout);

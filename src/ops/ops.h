@@ -54,6 +54,12 @@ void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout);
 int fn_conv_is_pointwise(const fn_conv_shape *s);
 int fn_im2col_images(const fn_conv_shape *s);
 void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img);
+/* Winograd F(2x2,3x3) pieces, shared with the weight gradient: whether the forward takes
+ * Winograd for a shape, its number of 2x2 output tiles (N * ceil(OH/2) * ceil(OW/2)), and
+ * the input transform V (16, nt, Cin) = B^T d B of tiles t0 .. t0+nt (taps outside are 0). */
+int fn_conv2d_uses_winograd(const fn_conv_shape *s);
+long fn_winograd_tiles(const fn_conv_shape *s);
+void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt);
 
 /* The in-image taps [lo, hi) of output position o along one axis of a k-wide window
  * (pool.c and pool_backward.c skip the taps outside the image). */
