@@ -7,49 +7,56 @@
 
 #define BN_BLOCK 64
 
-/* float partial sums over blocks of rows (vectorised over channels), double across
- * blocks: fast for the narrow channel counts of reduced-width networks, yet exact enough */
-void fn_batchnorm_sum(double *sum, const float *in, long rows, int C) {
-    float *part = malloc(sizeof(float) * (size_t)C);
-    FN_ASSERT(part);
-    for (long r0 = 0; r0 < rows; r0 += BN_BLOCK) {
-        long r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
-        memset(part, 0, sizeof(float) * C);
-        for (long r = r0; r < r1; r++) {
-            const float *x = in + r * C;
-            for (int c = 0; c < C; c++) part[c] += x[c];
-        }
-        for (int c = 0; c < C; c++) sum[c] += part[c];
-    }
-    free(part);
-}
-
-/* two-pass variance: the one-pass formula loses precision when |mean| >> std */
-void fn_batchnorm_sqdev(double *sq, const float *in, const float *mean, long rows, int C) {
-    float *part = malloc(sizeof(float) * (size_t)C);
-    FN_ASSERT(part);
-    for (long r0 = 0; r0 < rows; r0 += BN_BLOCK) {
-        long r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
-        memset(part, 0, sizeof(float) * C);
-        for (long r = r0; r < r1; r++) {
-            const float *x = in + r * C;
-            for (int c = 0; c < C; c++) { float d = x[c] - mean[c]; part[c] += d * d; }
-        }
-        for (int c = 0; c < C; c++) sq[c] += part[c];
-    }
-    free(part);
-}
-
-void fn_batchnorm_stats(float *mean, float *rstd, const double *sum, const double *sq, long rows,
-                        int C, float eps, float *running_mean, float *running_var, float decay) {
-    for (int c = 0; c < C; c++) mean[c] = (float)(sum[c] / rows);
-    if (!sq) return;
+/* Mean and squared deviations in one pass over memory: each block of rows is summed, then
+ * its deviations from its own (float) mean are summed while it is in cache — two-pass
+ * accuracy within the block, vectorised over channels — and blocks are merged in double
+ * (Chan et al.'s pairwise update), which also merges the workers' parts. */
+void fn_batchnorm_merge(double *mean, double *m2, long n, const double *mean_b, const double *m2_b,
+                        long n_b, int C) {
+    if (n_b <= 0) return;
+    const double tot = (double)n + n_b;
     for (int c = 0; c < C; c++) {
-        double var = sq[c] / rows;
+        double delta = mean_b[c] - mean[c];
+        mean[c] += delta * n_b / tot;
+        m2[c] += m2_b[c] + delta * delta * ((double)n * n_b / tot);
+    }
+}
+
+void fn_batchnorm_moments(double *mean, double *m2, const float *in, long rows, int C) {
+    float *bm = malloc(sizeof(float) * (size_t)C * 2);
+    double *dm = malloc(sizeof(double) * (size_t)C * 2);
+    FN_ASSERT(bm && dm);
+    float *bq = bm + C;
+    double *dq = dm + C;
+    for (int c = 0; c < C; c++) mean[c] = m2[c] = 0;
+    for (long r0 = 0; r0 < rows; r0 += BN_BLOCK) {
+        long r1 = r0 + BN_BLOCK < rows ? r0 + BN_BLOCK : rows;
+        float inv = 1.0f / (float)(r1 - r0);
+        memset(bm, 0, sizeof(float) * C * 2);
+        for (long r = r0; r < r1; r++) {
+            const float *x = in + r * C;
+            for (int c = 0; c < C; c++) bm[c] += x[c];
+        }
+        for (int c = 0; c < C; c++) bm[c] *= inv;
+        for (long r = r0; r < r1; r++) {
+            const float *x = in + r * C;
+            for (int c = 0; c < C; c++) { float d = x[c] - bm[c]; bq[c] += d * d; }
+        }
+        for (int c = 0; c < C; c++) { dm[c] = bm[c]; dq[c] = bq[c]; }
+        fn_batchnorm_merge(mean, m2, r0, dm, dq, r1 - r0, C);
+    }
+    free(bm); free(dm);
+}
+
+void fn_batchnorm_stats(float *mean, float *rstd, const double *mu, const double *m2, long rows,
+                        int C, float eps, float *running_mean, float *running_var, float decay) {
+    for (int c = 0; c < C; c++) {
+        double var = m2[c] / rows;
+        mean[c] = (float)mu[c];
         rstd[c] = (float)(1.0 / sqrt(var + eps));
         if (running_mean) running_mean[c] = decay * running_mean[c] + (1 - decay) * mean[c];
         if (running_var) {
-            double unbiased = rows > 1 ? sq[c] / (rows - 1) : var;
+            double unbiased = rows > 1 ? m2[c] / (rows - 1) : var;
             running_var[c] = (float)(decay * running_var[c] + (1 - decay) * unbiased);
         }
     }
@@ -78,14 +85,11 @@ void fn_batchnorm_apply(float *out, int ld_out, const float *in, long rows, int 
 void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const float *in, long rows,
                                 int C, const float *gamma, const float *beta, float eps,
                                 float *running_mean, float *running_var, float decay, fn_act act) {
-    double *sum = calloc((size_t)C * 2, sizeof(double));
-    FN_ASSERT(sum);
-    double *sq = sum + C;
-    fn_batchnorm_sum(sum, in, rows, C);
-    fn_batchnorm_stats(mean, rstd, sum, NULL, rows, C, eps, NULL, NULL, decay);
-    fn_batchnorm_sqdev(sq, in, mean, rows, C);
-    fn_batchnorm_stats(mean, rstd, sum, sq, rows, C, eps, running_mean, running_var, decay);
-    free(sum);
+    double *mu = malloc(sizeof(double) * (size_t)C * 2);
+    FN_ASSERT(mu);
+    fn_batchnorm_moments(mu, mu + C, in, rows, C);
+    fn_batchnorm_stats(mean, rstd, mu, mu + C, rows, C, eps, running_mean, running_var, decay);
+    free(mu);
     fn_batchnorm_apply(out, C, in, rows, C, mean, rstd, gamma, beta, act);
 }
 

@@ -34,18 +34,19 @@ void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float 
                            const float *gamma, const float *beta, long rows, int C, fn_act act);
 /* The same in pieces, for a batch split between workers (every worker normalises its rows
  * with the statistics of the whole batch):
- *   fn_batchnorm_sum (sum += per-channel sums of the worker's rows), add the workers'
- *   sums, fn_batchnorm_stats(sq = NULL) gives the mean; fn_batchnorm_sqdev the same way
- *   with that mean, then fn_batchnorm_stats with both gives rstd and moves running_*;
- *   fn_batchnorm_apply normalises the worker's rows into out (row stride ld_out).
+ *   fn_batchnorm_moments gives the mean and m2 (sum of squared deviations from it) of
+ *   the worker's rows per channel; fn_batchnorm_merge adds part b (n_b rows) into a
+ *   (n rows); fn_batchnorm_stats turns the whole batch's moments into mean and rstd and
+ *   moves running_*; fn_batchnorm_apply normalises the worker's rows (row stride ld_out).
  * Backward: fn_batchnorm_backward_sums (sum_g += sum(dy), sum_gx += sum(dy * xhat)), add
  * the workers' sums (sum_g is dbeta, sum_gx dgamma), then fn_batchnorm_backward_input,
  * which adds into din (accumulate) or overwrites it (din has no other contributor).
  * out and dout share the row stride ld_out (a channel slice of a concat); in/din are
  * contiguous; rows_total counts the whole batch's rows. */
-void fn_batchnorm_sum(double *sum, const float *in, long rows, int C);
-void fn_batchnorm_sqdev(double *sq, const float *in, const float *mean, long rows, int C);
-void fn_batchnorm_stats(float *mean, float *rstd, const double *sum, const double *sq, long rows,
+void fn_batchnorm_moments(double *mean, double *m2, const float *in, long rows, int C);
+void fn_batchnorm_merge(double *mean, double *m2, long n, const double *mean_b, const double *m2_b,
+                        long n_b, int C);
+void fn_batchnorm_stats(float *mean, float *rstd, const double *mu, const double *m2, long rows,
                         int C, float eps, float *running_mean, float *running_var, float decay);
 void fn_batchnorm_apply(float *out, int ld_out, const float *in, long rows, int C,
                         const float *mean, const float *rstd, const float *gamma,

@@ -526,17 +526,22 @@ static void bn_forward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int
     float *rm = net->stat + net->stats[l->st].offset, *rv = net->stat + net->stats[l->st + 1].offset;
     if (!train) { fn_batchnorm_forward_infer(y, x, rows, C, NULL, beta, rm, rv, net->cfg.bn_eps, l->act); return; }
     float *mean = net->wk[k].stat, *rstd = mean + net->c_max;
-    double *sum = net->wk[k].tot, *sq = sum + net->c_max, *part = red_part(net, *slot, k);
-    memset(part, 0, sizeof(double) * C);
-    fn_batchnorm_sum(part, x, rows, C);
-    team_sum(net, team, W, slot, C, sum);
-    fn_batchnorm_stats(mean, rstd, sum, NULL, rows_total, C, net->cfg.bn_eps, NULL, NULL, 0);
-    part = red_part(net, *slot, k);
-    memset(part, 0, sizeof(double) * C);
-    fn_batchnorm_sqdev(part, x, mean, rows, C);
-    team_sum(net, team, W, slot, C, sq);
+    double *mu = net->wk[k].tot, *m2 = mu + net->c_max, *part = red_part(net, *slot, k);
+    fn_batchnorm_moments(part, part + C, x, rows, C);
+    /* every worker merges all parts in worker order: the same statistics everywhere */
+    fn_team_barrier(team);
+    const long per_image = (long)out->h * out->w;
+    long n = 0;
+    for (int j = 0; j < W; j++) {
+        const double *p = red_part(net, *slot, j);
+        long nj = ((long)N * (j + 1) / W - (long)N * j / W) * per_image;
+        if (j == 0) { memcpy(mu, p, sizeof(double) * C); memcpy(m2, p + C, sizeof(double) * C); }
+        else fn_batchnorm_merge(mu, m2, n, p, p + C, nj, C);
+        n += nj;
+    }
+    *slot ^= 1;
     /* worker 0 alone moves the running averages and keeps the statistics for backward */
-    fn_batchnorm_stats(mean, rstd, sum, sq, rows_total, C, net->cfg.bn_eps, k ? NULL : rm, k ? NULL : rv,
+    fn_batchnorm_stats(mean, rstd, mu, m2, rows_total, C, net->cfg.bn_eps, k ? NULL : rm, k ? NULL : rv,
                        net->cfg.bn_decay);
     if (k == 0) { memcpy(l->mean, mean, sizeof(float) * C); memcpy(l->rstd, rstd, sizeof(float) * C); }
     fn_batchnorm_apply(y, C, x, rows, C, mean, rstd, NULL, beta, l->act);
