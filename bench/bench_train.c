@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
     size_t act = net->dx_floats; /* the trunk's gradients share one arena */
     for (int b = 0; b < net->n_bufs; b++) {
         size_t n = (size_t)net->bufs[b].h * net->bufs[b].w * net->bufs[b].c;
+        if (net->bufs[b].view_of >= 0) continue; /* in its concat */
         act += (net->bufs[b].grad_only ? 0 : n) + (b != net->input && net->dx_off[b] == SIZE_MAX ? n : 0);
     }
     printf("facenet-c: depth %d,%d,%d width %g, %dx%d, batch %d: %zu weights, %.1f MB activations+gradients per image\n",

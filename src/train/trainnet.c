@@ -48,7 +48,7 @@ typedef struct { fn_trainnet *net; int failed; } builder;
 static int new_buf(builder *b, int h, int w, int c) {
     fn_trainnet *n = b->net;
     if (b->failed || !grow((void **)&n->bufs, &n->buf_cap, n->n_bufs, sizeof(fn_tbuf))) { b->failed = 1; return 0; }
-    n->bufs[n->n_bufs] = (fn_tbuf){h, w, c, NULL, NULL, 0};
+    n->bufs[n->n_bufs] = (fn_tbuf){h, w, c, NULL, NULL, 0, -1, 0};
     return n->n_bufs++;
 }
 
@@ -154,16 +154,27 @@ static int maxpool3x3s2(builder *b, int in) {
     return out;
 }
 
+/* Branches that end in a batch norm write their channels straight into the concat buffer
+ * (a view with the concat's row stride), so they are never copied; others (max pool) are. */
 static int concat(builder *b, const int *ins, int n_in) {
+    fn_trainnet *n = b->net;
     if (b->failed) return 0;
     int c = 0;
-    for (int i = 0; i < n_in; i++) c += b->net->bufs[ins[i]].c;
-    fn_tbuf first = b->net->bufs[ins[0]];
+    for (int i = 0; i < n_in; i++) c += n->bufs[ins[i]].c;
+    fn_tbuf first = n->bufs[ins[0]];
     int out = new_buf(b, first.h, first.w, c);
     fn_tlayer *l = new_layer(b, L_CONCAT, ins[0], out);
     if (!l) return 0;
     l->n_in = n_in;
-    for (int i = 0; i < n_in; i++) l->in[i] = ins[i];
+    for (int i = 0, off = 0; i < n_in; i++) {
+        l->in[i] = ins[i];
+        for (int j = n->n_layers - 1; j >= 0; j--)
+            if (n->layers[j].out == ins[i]) {
+                if (n->layers[j].kind == L_BN) { n->bufs[ins[i]].view_of = out; n->bufs[ins[i]].coff = off; }
+                break;
+            }
+        off += n->bufs[ins[i]].c;
+    }
     return out;
 }
 
@@ -317,7 +328,7 @@ void fn_trainnet_free(fn_trainnet *net) {
     for (int i = 0; i < net->n_layers; i++) { free(net->layers[i].mean); free(net->layers[i].mask); }
     for (int i = 0; i < net->n_bufs; i++) {
         free(net->bufs[i].x);
-        if (net->dx_off && net->dx_off[i] == NO_DX) free(net->bufs[i].dx);
+        if (net->dx_off && net->dx_off[i] == NO_DX && net->bufs[i].view_of < 0) free(net->bufs[i].dx);
     }
     for (int k = 0; k < FN_MAX_WORKERS; k++) {
         fn_free(net->wk[k].ws); free(net->wk[k].tot); free(net->wk[k].stat);
@@ -382,6 +393,11 @@ static int plan_gradients(fn_trainnet *net) {
         if (l->kind == L_RESIDUAL) net->writer[l->tmp] = net->last_reader[l->tmp] = i;
         if (l->kind == L_GAP && net->head == net->n_layers) net->head = i;
     }
+    /* a view's gradient is its concat's: that lives from the earliest branch's writer on */
+    for (int b = 0; b < nb; b++) {
+        int v = net->bufs[b].view_of;
+        if (v >= 0 && net->writer[b] < net->writer[v]) net->writer[v] = net->writer[b];
+    }
     int *readers = calloc((size_t)nb, sizeof(int));
     if (!readers) { free(order); return 0; }
     for (int i = 0; i < net->n_layers; i++)
@@ -391,7 +407,8 @@ static int plan_gradients(fn_trainnet *net) {
     free(readers);
     int n = 0;
     for (int b = 0; b < nb; b++)
-        if (b != net->input && net->writer[b] < net->head && net->last_reader[b] < net->head) order[n++] = b;
+        if (b != net->input && net->bufs[b].view_of < 0 && net->writer[b] < net->head && net->last_reader[b] < net->head)
+            order[n++] = b;
     for (int a = 1; a < n; a++) /* by last reader, latest first (insertion sort: n is small) */
         for (int j = a; j > 0 && net->last_reader[order[j]] > net->last_reader[order[j - 1]]; j--) {
             int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
@@ -445,7 +462,8 @@ fn_status fn_trainnet_set_batch(fn_trainnet *net, int N) {
     for (int i = 0; i < net->n_bufs; i++) {
         fn_tbuf *t = &net->bufs[i];
         free(t->x);
-        if (net->dx_off[i] == NO_DX && i != net->input) free(t->dx);
+        if (net->dx_off[i] == NO_DX && i != net->input && t->view_of < 0) free(t->dx);
+        if (t->view_of >= 0) { t->x = t->dx = NULL; continue; }
         size_t n = (size_t)N * buf_floats(t);
         t->x = t->grad_only ? NULL : fn_malloc(sizeof(float) * n);
         if (i == net->input) t->dx = NULL;
@@ -492,9 +510,22 @@ static float *at(const fn_tbuf *b, float *base, int n0) { return base ? base + (
  * its own segment (dx_floats per image of its share): workers are not in step between
  * barriers, so one worker's live gradients must not share memory with another's. */
 static float *dx_at(const fn_trainnet *net, int b, int n0, int nb) {
+    if (net->bufs[b].view_of >= 0) return dx_at(net, net->bufs[b].view_of, n0, nb) + net->bufs[b].coff;
     if (b == net->input) return NULL; /* the input image needs no gradient */
     if (net->dx_off[b] == NO_DX) return net->bufs[b].dx + (size_t)n0 * buf_floats(&net->bufs[b]);
     return net->dx_arena + net->dx_floats * n0 + net->dx_off[b] * nb;
+}
+
+/* values of images n0.. of buffer b, and its row stride (a view's is its concat's) */
+static float *x_at(const fn_trainnet *net, int b, int n0) {
+    const fn_tbuf *t = &net->bufs[b];
+    if (t->view_of >= 0) return x_at(net, t->view_of, n0) + t->coff;
+    return at(t, t->x, n0);
+}
+
+static int ld_of(const fn_trainnet *net, int b) {
+    const fn_tbuf *t = &net->bufs[b];
+    return t->view_of >= 0 ? net->bufs[t->view_of].c : t->c;
 }
 
 static double *red_part(fn_trainnet *net, int slot, int k) {
@@ -518,13 +549,22 @@ static void team_sum(fn_trainnet *net, fn_team *team, int W, int *slot, int n, d
 /* training-mode BN over this worker's rows (nb images) of a batch of N */
 static void bn_forward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int W, int *slot,
                        int n0, int nb, int N, int train) {
-    fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
+    fn_tbuf *out = &net->bufs[l->out];
     const int C = out->c;
     const long rows = (long)nb * out->h * out->w, rows_total = (long)N * out->h * out->w;
-    const float *x = at(in, in->x, n0), *beta = net->w + net->params[l->pb].offset;
-    float *y = at(out, out->x, n0);
+    const float *x = x_at(net, l->in[0], n0), *beta = net->w + net->params[l->pb].offset;
+    float *y = x_at(net, l->out, n0);
+    const int ld = ld_of(net, l->out);
     float *rm = net->stat + net->stats[l->st].offset, *rv = net->stat + net->stats[l->st + 1].offset;
-    if (!train) { fn_batchnorm_forward_infer(y, x, rows, C, NULL, beta, rm, rv, net->cfg.bn_eps, l->act); return; }
+    if (!train) {
+        if (ld == C) fn_batchnorm_forward_infer(y, x, rows, C, NULL, beta, rm, rv, net->cfg.bn_eps, l->act);
+        else { /* into a concat slice: the same as the inference BN, with the row stride */
+            float *mean = net->wk[k].stat, *rstd = mean + net->c_max;
+            for (int c = 0; c < C; c++) { mean[c] = rm[c]; rstd[c] = 1.0f / sqrtf(rv[c] + net->cfg.bn_eps); }
+            fn_batchnorm_apply(y, ld, x, rows, C, mean, rstd, NULL, beta, l->act);
+        }
+        return;
+    }
     float *mean = net->wk[k].stat, *rstd = mean + net->c_max;
     double *mu = net->wk[k].tot, *m2 = mu + net->c_max, *part = red_part(net, *slot, k);
     fn_batchnorm_moments(part, part + C, x, rows, C);
@@ -544,19 +584,20 @@ static void bn_forward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int
     fn_batchnorm_stats(mean, rstd, mu, m2, rows_total, C, net->cfg.bn_eps, k ? NULL : rm, k ? NULL : rv,
                        net->cfg.bn_decay);
     if (k == 0) { memcpy(l->mean, mean, sizeof(float) * C); memcpy(l->rstd, rstd, sizeof(float) * C); }
-    fn_batchnorm_apply(y, C, x, rows, C, mean, rstd, NULL, beta, l->act);
+    fn_batchnorm_apply(y, ld, x, rows, C, mean, rstd, NULL, beta, l->act);
 }
 
 static void bn_backward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int W, int *slot,
                         int n0, int nb, int N) {
-    fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
+    fn_tbuf *out = &net->bufs[l->out];
     const int C = out->c;
     const long rows = (long)nb * out->h * out->w, rows_total = (long)N * out->h * out->w;
-    const float *x = at(in, in->x, n0), *dy = dx_at(net, l->out, n0, nb);
+    const float *x = x_at(net, l->in[0], n0), *dy = dx_at(net, l->out, n0, nb);
+    const int ld = ld_of(net, l->out);
     const float *beta = net->w + net->params[l->pb].offset;
     double *tot = net->wk[k].tot, *part = red_part(net, *slot, k);
     memset(part, 0, sizeof(double) * 2 * C);
-    fn_batchnorm_backward_sums(part, part + C, dy, C, x, l->mean, l->rstd, NULL, beta, rows, C, l->act);
+    fn_batchnorm_backward_sums(part, part + C, dy, ld, x, l->mean, l->rstd, NULL, beta, rows, C, l->act);
     team_sum(net, team, W, slot, 2 * C, tot);
     if (k == 0) {
         float *dbeta = net->g + net->params[l->pb].offset;
@@ -564,7 +605,7 @@ static void bn_backward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, in
     }
     float *dx = dx_at(net, l->in[0], n0, nb);
     /* the conv output feeding a BN has no other reader: overwrite (clear_gradients skips it) */
-    if (dx) fn_batchnorm_backward_input(dx, 0, dy, C, x, l->mean, l->rstd, NULL, beta, tot, tot + C, rows_total, rows, C, l->act);
+    if (dx) fn_batchnorm_backward_input(dx, 0, dy, ld, x, l->mean, l->rstd, NULL, beta, tot, tot + C, rows_total, rows, C, l->act);
 }
 
 static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
@@ -576,8 +617,8 @@ static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
         fn_tlayer *l = &net->layers[i];
         fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
         const long rows = (long)nb * out->h * out->w;
-        const float *x = at(in, in->x, n0);
-        float *y = at(out, out->x, n0);
+        const float *x = x_at(net, l->in[0], n0);
+        float *y = x_at(net, l->out, n0);
         switch (l->kind) {
         case L_CONV: {
             fn_conv_shape cs = l->cs;
@@ -596,8 +637,9 @@ static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
             int off = 0;
             for (int j = 0; j < l->n_in; j++) {
                 fn_tbuf *src = &net->bufs[l->in[j]];
-                const float *s = at(src, src->x, n0);
-                for (long r = 0; r < rows; r++) memcpy(y + r * out->c + off, s + r * src->c, sizeof(float) * src->c);
+                const float *s = x_at(net, l->in[j], n0);
+                if (src->view_of < 0) /* views wrote their channels already */
+                    for (long r = 0; r < rows; r++) memcpy(y + r * out->c + off, s + r * src->c, sizeof(float) * src->c);
                 off += src->c;
             }
             break;
@@ -607,7 +649,7 @@ static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
             fn_conv_shape cs = l->cs;
             cs.N = nb;
             memcpy(y, x, sizeof(float) * rows * out->c);
-            fn_conv2d_forward_ex(y, out->c, at(cat, cat->x, n0), cat->c, net->w + net->params[l->pw].offset, NULL,
+            fn_conv2d_forward_ex(y, out->c, x_at(net, l->in[1], n0), cat->c, net->w + net->params[l->pw].offset, NULL,
                                  net->w + net->params[l->pb].offset, &cs, l->scale, 1.0f, l->act, net->wk[k].ws);
             break;
         }
@@ -639,7 +681,7 @@ static fn_status trunk_backward(void *ctx, fn_team *team, int k, int W) {
         fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
         const long rows = (long)nb * out->h * out->w;
         clear_gradients(net, i, n0, nb);
-        const float *x = at(in, in->x, n0), *y = at(out, out->x, n0), *dy = dx_at(net, l->out, n0, nb);
+        const float *x = x_at(net, l->in[0], n0), *y = x_at(net, l->out, n0), *dy = dx_at(net, l->out, n0, nb);
         float *dx = dx_at(net, l->in[0], n0, nb);
         switch (l->kind) {
         case L_CONV: {
@@ -660,6 +702,7 @@ static fn_status trunk_backward(void *ctx, fn_team *team, int k, int W) {
             for (int j = 0; j < l->n_in; j++) {
                 fn_tbuf *src = &net->bufs[l->in[j]];
                 float *ds = dx_at(net, l->in[j], n0, nb);
+                if (src->view_of >= 0) { off += src->c; continue; } /* a view's gradient is the slice */
                 for (long r = 0; r < rows; r++) {
                     float *d = ds + r * src->c;
                     const float *gr = dy + r * out->c + off;
@@ -670,14 +713,13 @@ static fn_status trunk_backward(void *ctx, fn_team *team, int k, int W) {
             break;
         }
         case L_RESIDUAL: { /* dtrunk += g, dup = scale * g (g: dy through the ReLU), then the up conv */
-            fn_tbuf *cat = &net->bufs[l->in[1]];
             fn_conv_shape cs = l->cs;
             cs.N = nb;
             float *dup = dx_at(net, l->tmp, n0, nb);
             memset(dup, 0, sizeof(float) * rows * out->c);
             fn_residual_backward(dx, dup, dy, y, rows * out->c, l->scale, l->act);
             fn_conv2d_backward(dx_at(net, l->in[1], n0, nb), g + net->params[l->pw].offset, g + net->params[l->pb].offset,
-                               dup, at(cat, cat->x, n0), net->w + net->params[l->pw].offset, &cs, net->wk[k].ws);
+                               dup, x_at(net, l->in[1], n0), net->w + net->params[l->pw].offset, &cs, net->wk[k].ws);
             break;
         }
         default: FN_ASSERT(0);
@@ -733,7 +775,7 @@ fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train
 void fn_trainnet_zero_act_grads(fn_trainnet *net) {
     for (int i = 0; i < net->n_bufs; i++) {
         fn_tbuf *t = &net->bufs[i];
-        if (i != net->input && net->dx_off[i] == NO_DX) memset(t->dx, 0, sizeof(float) * (size_t)net->N * buf_floats(t));
+        if (i != net->input && t->view_of < 0 && net->dx_off[i] == NO_DX) memset(t->dx, 0, sizeof(float) * (size_t)net->N * buf_floats(t));
     }
 }
 

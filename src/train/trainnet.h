@@ -38,6 +38,8 @@ typedef struct {
     int h, w, c;        /* per image h*w*c; N images */
     float *x, *dx;
     int grad_only;      /* scratch for a gradient: no value is kept */
+    int view_of, coff;  /* >= 0: a channel slice (from coff) of that concat buffer, row
+                           stride its c; x and dx are NULL, the concat's hold the values */
 } fn_tbuf;
 
 typedef struct fn_tlayer fn_tlayer;
