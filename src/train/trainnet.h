@@ -1,11 +1,14 @@
 /* trainnet.h — a trainable Inception-ResNet-v1 (facenet/src/models/inception_resnet_v1.py)
  * whose depth (blocks per stage), channel width and input size are parameters.
  *
- * The network is a list of layers over activation buffers (NHWC, contiguous), each with
- * a value and a gradient. Parameters live in one flat array (and gradients in another of
- * the same layout) so optimizers and the weight average work on plain vectors. Tensors
- * are named as facenet-pytorch's state_dict; conv weights are stored HWIO internally and
- * transposed to OIHW only on export. */
+ * The network is a list of layers over activation buffers (NHWC), each with a value and a
+ * gradient; a branch's last buffer may be a view into its concat buffer, and the trunk's
+ * gradients share one liveness-planned arena. The trunk runs data-parallel over the batch
+ * (batch-norm statistics merged across workers), the small head on the calling thread.
+ * Parameters live in one flat array (and gradients in another of the same layout) so
+ * optimizers and the weight average work on plain vectors. Tensors are named as
+ * facenet-pytorch's state_dict; conv weights are stored HWIO internally and transposed to
+ * OIHW only on export. */
 #ifndef FN_TRAINNET_H
 #define FN_TRAINNET_H
 #include "core.h"
