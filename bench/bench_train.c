@@ -36,11 +36,15 @@ int main(int argc, char **argv) {
     fn_trainnet *net;
     if (fn_trainnet_create(&cfg, &net)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
     fn_trainnet_init(net, 1);
-    size_t act = 0;
-    for (int b = 0; b < net->n_bufs; b++) act += (size_t)net->bufs[b].h * net->bufs[b].w * net->bufs[b].c;
+    size_t act = net->dx_floats; /* the trunk's gradients share one arena */
+    for (int b = 0; b < net->n_bufs; b++) {
+        size_t n = (size_t)net->bufs[b].h * net->bufs[b].w * net->bufs[b].c;
+        if (net->bufs[b].view_of >= 0) continue; /* in its concat */
+        act += (net->bufs[b].grad_only ? 0 : n) + (b != net->input && net->dx_off[b] == SIZE_MAX ? n : 0);
+    }
     printf("facenet-c: depth %d,%d,%d width %g, %dx%d, batch %d: %zu weights, %.1f MB activations+gradients per image\n",
            cfg.depth[0], cfg.depth[1], cfg.depth[2], cfg.width, cfg.image_size, cfg.image_size, batch, net->n_weights,
-           act * 8.0 / 1e6);
+           act * 4.0 / 1e6);
     const size_t per = (size_t)cfg.image_size * cfg.image_size * 3;
     float *x = malloc(sizeof(float) * per * batch);
     fn_rng r = {3};

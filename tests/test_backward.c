@@ -65,6 +65,41 @@ static void test_conv(int N, int H, int W, int Cin, int Cout, int kh, int kw, in
     free(c.in); free(c.w); free(c.b); free(c.R); free(c.out); free(c.ws); free(din); free(dw); free(db); free(dw2);
 }
 
+/* Shapes large enough for the Winograd paths (F(2x2) and F(4x4), used by the data
+ * gradient of stride-1 3x3 convs): against direct sums in double, too big for finite
+ * differences. */
+static void test_conv_ref(int N, int H, int W, int Cin, int Cout, int kh, int kw, fn_padding pad) {
+    fn_conv_shape s;
+    fn_conv_shape_init(&s, N, H, W, Cin, Cout, kh, kw, 1, 1, pad);
+    long nin = (long)N * H * W * Cin, nw = (long)kh * kw * Cin * Cout, nout = (long)N * s.OH * s.OW * Cout;
+    float *in = rnd(nin, 1), *w = rnd(nw, 0.5f), *R = rnd(nout, 1), *ws = zeros((long)fn_conv2d_backward_workspace(&s));
+    float *din = rnd(nin, 1), *din0 = zeros(nin), *dw = zeros(nw), *rin = zeros(nin), *rw = zeros(nw);
+    memcpy(din0, din, sizeof(float) * nin); /* backward adds to what is there */
+    fn_conv2d_backward(din, dw, NULL, R, in, w, &s, ws);
+    for (int n = 0; n < N; n++)
+        for (int oy = 0; oy < s.OH; oy++)
+            for (int ox = 0; ox < s.OW; ox++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        int iy = oy - s.pad_top + ky, ix = ox - s.pad_left + kx;
+                        if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                        const float *g = R + (((long)n * s.OH + oy) * s.OW + ox) * Cout;
+                        for (int ci = 0; ci < Cin; ci++) {
+                            long xi = (((long)n * H + iy) * W + ix) * Cin + ci;
+                            const float *wr = w + ((long)(ky * kw + kx) * Cin + ci) * Cout;
+                            float *dwr = rw + ((long)(ky * kw + kx) * Cin + ci) * Cout;
+                            double a = 0;
+                            for (int co = 0; co < Cout; co++) { a += (double)g[co] * wr[co]; dwr[co] += in[xi] * g[co]; }
+                            rin[xi] += (float)a;
+                        }
+                    }
+    for (long i = 0; i < nin; i++) rin[i] += din0[i];
+    printf("conv %dx%d stride 1 %s, %dx%dx%dx%d -> %d (direct reference)\n", kh, kw, pad ? "SAME" : "VALID", N, H, W, Cin, Cout);
+    CHECK_REL("conv dinput (added to existing)", din, rin, nin, 1e-4);
+    CHECK_REL("conv dweight", dw, rw, nw, 1e-4);
+    free(in); free(w); free(R); free(ws); free(din); free(din0); free(dw); free(rin); free(rw);
+}
+
 /* ---------------------------------------------------------------- batch norm */
 typedef struct { long rows; int C; float *in, *gamma, *beta, *R, *out, *mean, *rstd; fn_act act; } bn_ctx;
 static double bn_loss(void *p) {
@@ -95,7 +130,7 @@ static void test_batchnorm(fn_act act) {
     CHECK_CLOSE("running mean", rm, want_m, c.C, 1e-6);
     CHECK_CLOSE("running var", rv, want_v, c.C, 1e-6);
     float *din = zeros(n), *dg = zeros(c.C), *db = zeros(c.C);
-    fn_batchnorm_backward(din, dg, db, c.R, c.in, c.out, c.mean, c.rstd, c.gamma, c.rows, c.C, act);
+    fn_batchnorm_backward(din, dg, db, c.R, c.in, c.mean, c.rstd, c.gamma, c.beta, c.rows, c.C, act);
     fd_check("bn dinput", bn_loss, &c, c.in, n, din);
     fd_check("bn dgamma", bn_loss, &c, c.gamma, c.C, dg);
     fd_check("bn dbeta", bn_loss, &c, c.beta, c.C, db);
@@ -290,5 +325,11 @@ int main(void) {
         CHECK_CLOSE("center update (scatter_sub, duplicates)", c.centers + 3, want, 3, 1e-6);
         free(c.f); free(c.centers); free(d);
     }
+    /* last, so the random inputs of the tests above stay as they were */
+    test_conv_ref(2, 16, 16, 16, 24, 3, 3, FN_PAD_SAME);  /* Winograd F(2x2) data gradient */
+    test_conv_ref(1, 26, 25, 16, 20, 3, 3, FN_PAD_VALID); /* F(4x4), pad 2, odd edge */
+    test_conv_ref(1, 24, 24, 20, 16, 3, 3, FN_PAD_SAME);  /* F(4x4), pad 1 */
+    test_conv_ref(2, 8, 8, 32, 24, 7, 1, FN_PAD_SAME);    /* block17's 7x1 as im2col conv */
+    test_conv_ref(2, 48, 47, 16, 16, 3, 3, FN_PAD_SAME);  /* more tiles than one pass takes */
     return tu_finish("test_backward");
 }

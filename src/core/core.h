@@ -59,6 +59,15 @@ double fn_now(void); /* monotonic seconds */
 typedef fn_status (*fn_range_fn)(void *ctx, int i0, int i1, int worker);
 int fn_parallel_workers(int n, int min_items);
 fn_status fn_parallel_split(int n, int min_items, fn_range_fn fn, void *ctx);
+/* A team: fn(ctx, team, worker, workers) runs on `workers` threads at the same time (the
+ * caller's is worker 0), each with single-threaded BLAS and OpenMP (one worker: the
+ * caller's thread as it is); fewer workers run when threads cannot be had, so split the
+ * work by the workers argument. Workers may meet at fn_team_barrier (all must call it
+ * equally often). Returns the first worker error. */
+typedef struct fn_team fn_team;
+typedef fn_status (*fn_team_fn)(void *ctx, fn_team *team, int worker, int workers);
+fn_status fn_parallel_team(int workers, fn_team_fn fn, void *ctx);
+void fn_team_barrier(fn_team *team);
 
 /* splitmix64-based RNG: trivially reproducible from Python/numpy for fixtures. */
 typedef struct { uint64_t s; } fn_rng;

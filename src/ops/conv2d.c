@@ -30,12 +30,11 @@ void fn_conv_shape_init(fn_conv_shape *s, int N, int H, int W, int Cin, int Cout
     fn_conv_out_size(W, kw, sw, pad, &s->OW, &s->pad_left);
 }
 
-static int is_pointwise(const fn_conv_shape *s) {
+int fn_conv_is_pointwise(const fn_conv_shape *s) {
     return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pad_top == 0 && s->pad_left == 0;
 }
 
-/* images per im2col group */
-static int im2col_group(const fn_conv_shape *s) {
+int fn_im2col_images(const fn_conv_shape *s) {
     size_t per = (size_t)s->OH * s->OW * s->kh * s->kw * s->Cin;
     if (per == 0) return 1;
     size_t g = IM2COL_MAX_FLOATS / per;
@@ -59,13 +58,13 @@ int fn_conv2d_winograd_eligible(int kh, int kw, int sh, int sw, int Cin, int Cou
            Cin <= WINO_MAX_C && Cout <= WINO_MAX_C;
 }
 
-static long wino_tiles(const fn_conv_shape *s) {
+long fn_winograd_tiles(const fn_conv_shape *s) {
     return (long)s->N * ((s->OH + 1) / 2) * ((s->OW + 1) / 2);
 }
 
-static int use_winograd(const fn_conv_shape *s) {
+int fn_conv2d_uses_winograd(const fn_conv_shape *s) {
     return fn_conv2d_winograd_eligible(s->kh, s->kw, s->sh, s->sw, s->Cin, s->Cout) &&
-           s->OH >= 2 && s->OW >= 2 && wino_tiles(s) >= WINO_MIN_TILES;
+           s->OH >= 2 && s->OW >= 2 && fn_winograd_tiles(s) >= WINO_MIN_TILES;
 }
 
 /* Large maps use F(4x4, 3x3) (36 products per 16 outputs; more rounding, still ~1e-6
@@ -79,16 +78,16 @@ static long wino4_tiles(const fn_conv_shape *s) {
 
 static size_t wino_workspace(const fn_conv_shape *s) {
     int f4 = use_f4(s);
-    long t = f4 ? wino4_tiles(s) : wino_tiles(s);
+    long t = f4 ? wino4_tiles(s) : fn_winograd_tiles(s);
     size_t tc = (size_t)(t < WINO_CHUNK ? t : WINO_CHUNK), planes = f4 ? 36 : 16;
     size_t scratch = f4 ? 40 * ((size_t)s->Cin + s->Cout) : 0; /* one tile's stages */
     return planes * ((size_t)s->Cin * s->Cout + tc * ((size_t)s->Cin + s->Cout)) + scratch;
 }
 
 size_t fn_conv2d_workspace(const fn_conv_shape *s) {
-    if (is_pointwise(s)) return 0;
-    if (use_winograd(s)) return wino_workspace(s);
-    return (size_t)im2col_group(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    if (fn_conv_is_pointwise(s)) return 0;
+    if (fn_conv2d_uses_winograd(s)) return wino_workspace(s);
+    return (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
 }
 
 /* U (16, Cin, Cout) = G g G^T from HWIO w (3, 3, Cin, Cout) */
@@ -120,7 +119,7 @@ void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout) {
 static const float wino_zeros[WINO_MAX_C]; /* the taps outside the image read these */
 
 /* V (16, nt, Cin) = B^T d B for tiles t0 .. t0+nt of in (N, H, W, [ld]) */
-static void wino_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt) {
+void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt) {
     const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cin;
     const size_t plane = (size_t)nt * C;
     for (int j = 0; j < nt; j++) {
@@ -198,14 +197,14 @@ static void conv_winograd(float *out, int ld_out, const float *in, int ld_in, co
                           const float *w_wino, const float *bias, const fn_conv_shape *s, float alpha,
                           float beta, fn_act act, float *ws) {
     const int Cin = s->Cin, Cout = s->Cout;
-    const long T = wino_tiles(s);
+    const long T = fn_winograd_tiles(s);
     const int tc = (int)(T < WINO_CHUNK ? T : WINO_CHUNK);
     float *V = ws + 16 * (size_t)Cin * Cout, *M = V + 16 * (size_t)tc * Cin;
     const float *U = w_wino;
     if (!U) { fn_conv2d_winograd_weights(ws, w, Cin, Cout); U = ws; }
     for (long t0 = 0; t0 < T; t0 += tc) {
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
-        wino_input(V, in, ld_in, s, t0, nt);
+        fn_winograd_input(V, in, ld_in, s, t0, nt);
         for (int k = 0; k < 16; k++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, Cout, Cin, 1.0f,
                         V + (size_t)k * nt * Cin, Cin, U + (size_t)k * Cin * Cout, Cout, 0.0f,
@@ -358,8 +357,7 @@ static void conv_winograd4(float *out, int ld_out, const float *in, int ld_in, c
     }
 }
 
-/* col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,[ld]) */
-static void im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img) {
+void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img) {
     const int K = s->kh * s->kw * s->Cin;
     const long rows = (long)n_img * s->OH * s->OW;
     for (long r = 0; r < rows; r++) {
@@ -394,19 +392,19 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
     const int K = s->kh * s->kw * s->Cin;
     const long pix = (long)s->OH * s->OW;
     if (s->N <= 0 || pix <= 0 || s->Cout <= 0) return;
-    if (use_winograd(s)) {
+    if (fn_conv2d_uses_winograd(s)) {
         if (use_f4(s)) conv_winograd4(out, ld_out, in, ld_in, w, bias, s, alpha, beta, act, workspace);
         else conv_winograd(out, ld_out, in, ld_in, w, w_winograd, bias, s, alpha, beta, act, workspace);
         return;
     }
-    if (is_pointwise(s)) {
+    if (fn_conv_is_pointwise(s)) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(s->N * pix), s->Cout, K,
                     alpha, in, ld_in, w, s->Cout, beta, out, ld_out);
     } else {
-        int g = im2col_group(s);
+        int g = fn_im2col_images(s);
         for (int n0 = 0; n0 < s->N; n0 += g) {
             int nb = s->N - n0 < g ? s->N - n0 : g;
-            im2col(workspace, in + (long)n0 * s->H * s->W * ld_in, ld_in, s, nb);
+            fn_im2col(workspace, in + (long)n0 * s->H * s->W * ld_in, ld_in, s, nb);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nb * pix), s->Cout, K,
                         alpha, workspace, K, w, s->Cout, beta, out + n0 * pix * ld_out, ld_out);
         }

@@ -1,47 +1,122 @@
-/* conv2d_backward.c — gradients of the im2col + SGEMM convolution (NHWC, HWIO):
- * dW = im2col(in)^T @ dout, din = col2im(dout @ W^T). Processed in groups of images so
- * the column buffer stays bounded, like the forward. */
+/* conv2d_backward.c — gradients of the convolution (NHWC, HWIO):
+ *   dW = im2col(in)^T @ dout (im2col shared with conv2d.c, in groups of images);
+ *   din of a stride-1 conv = a stride-1 conv of dout with the kernel flipped and its
+ *   channels swapped, padded k-1-pad, so it takes the forward's paths (Winograd for 3x3,
+ *   gathers instead of scatters) and adds into din in the GEMM (beta = 1);
+ *   din of a strided conv = col2im(dout @ W^T);
+ *   dW of a 3x3 stride-1 conv that the forward runs as Winograd F(2x2,3x3)
+ *   (Y = A^T [(G g G^T) . (B^T d B)] A): dW = G^T [sum over tiles (B^T d B) . (A dY A^T)] G,
+ *   16 GEMMs over the tiles instead of im2col (2.25x fewer products, no column buffer). */
 #include "ops_backward.h"
 #include <cblas.h>
 
-#define COL_MAX_FLOATS ((size_t)16 << 20) /* 64 MiB of workspace at most */
-
-static int is_pointwise(const fn_conv_shape *s) {
-    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pad_top == 0 &&
-           s->pad_left == 0;
+/* the data-gradient conv: input dout (N,OH,OW,Cout), output din (N,H,W,Cin) */
+static void transposed_shape(fn_conv_shape *t, const fn_conv_shape *s) {
+    *t = *s;
+    t->H = s->OH; t->W = s->OW; t->Cin = s->Cout;
+    t->OH = s->H; t->OW = s->W; t->Cout = s->Cin;
+    t->pad_top = s->kh - 1 - s->pad_top;
+    t->pad_left = s->kw - 1 - s->pad_left;
 }
 
-static int col_group(const fn_conv_shape *s) {
-    size_t per = (size_t)s->OH * s->OW * s->kh * s->kw * s->Cin;
-    if (per == 0) return 1;
-    size_t g = COL_MAX_FLOATS / per;
-    if (g < 1) g = 1;
-    if (g > (size_t)s->N) g = s->N;
-    return (int)g;
+static int din_as_conv(const fn_conv_shape *s) {
+    return s->sh == 1 && s->sw == 1 && !fn_conv_is_pointwise(s) && s->pad_top < s->kh && s->pad_left < s->kw;
+}
+
+#define WGRAD_CHUNK 1024 /* tiles per pass */
+
+static int wgrad_chunk(const fn_conv_shape *s) {
+    long t = fn_winograd_tiles(s);
+    return (int)(t < WGRAD_CHUNK ? t : WGRAD_CHUNK);
+}
+
+static size_t wgrad_workspace(const fn_conv_shape *s) {
+    return 16 * ((size_t)s->Cin * s->Cout + (size_t)wgrad_chunk(s) * (s->Cin + s->Cout));
 }
 
 size_t fn_conv2d_backward_workspace(const fn_conv_shape *s) {
-    if (is_pointwise(s)) return 0;
-    return (size_t)col_group(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    if (fn_conv_is_pointwise(s)) return 0;
+    size_t col = fn_conv2d_uses_winograd(s) ? wgrad_workspace(s)
+               : (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    if (din_as_conv(s)) {
+        fn_conv_shape t;
+        transposed_shape(&t, s);
+        size_t d = (size_t)s->kh * s->kw * s->Cin * s->Cout + fn_conv2d_workspace(&t);
+        if (d > col) col = d;
+    }
+    return col;
 }
 
-/* col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,Cin) */
-static void im2col(float *col, const float *in, const fn_conv_shape *s, int n_img) {
-    const int K = s->kh * s->kw * s->Cin;
-    const long rows = (long)n_img * s->OH * s->OW;
-    #pragma omp parallel for schedule(static) if (rows * K > 32768)
-    for (long r = 0; r < rows; r++) {
-        int n = (int)(r / (s->OH * s->OW)), rem = (int)(r % (s->OH * s->OW));
-        int oy = rem / s->OW, ox = rem % s->OW;
-        float *dst = col + r * K;
-        for (int ky = 0; ky < s->kh; ky++) {
-            int iy = oy * s->sh - s->pad_top + ky;
-            for (int kx = 0; kx < s->kw; kx++) {
-                int ix = ox * s->sw - s->pad_left + kx;
-                float *d = dst + (ky * s->kw + kx) * s->Cin;
-                if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) memset(d, 0, sizeof(float) * s->Cin);
-                else memcpy(d, in + (((long)n * s->H + iy) * s->W + ix) * s->Cin, sizeof(float) * s->Cin);
+/* wt (kh,kw,Cout,Cin) = w (kh,kw,Cin,Cout) rotated by 180 degrees, channels swapped */
+static void flip_kernel(float *wt, const float *w, const fn_conv_shape *s) {
+    for (int ky = 0; ky < s->kh; ky++)
+        for (int kx = 0; kx < s->kw; kx++) {
+            const float *src = w + ((size_t)(s->kh - 1 - ky) * s->kw + (s->kw - 1 - kx)) * s->Cin * s->Cout;
+            float *dst = wt + ((size_t)ky * s->kw + kx) * s->Cout * s->Cin;
+            for (int ci = 0; ci < s->Cin; ci++)
+                for (int co = 0; co < s->Cout; co++) dst[(size_t)co * s->Cin + ci] = src[(size_t)ci * s->Cout + co];
+        }
+}
+
+static const float wgrad_zeros[4096]; /* dY taps past the edge (Winograd channel cap) */
+
+/* Mg (16, nt, Cout) = A dy A^T for 2x2 output tiles t0 .. t0+nt of dout (N,OH,OW,Cout) */
+static void wgrad_dy(float *Mg, const float *dout, const fn_conv_shape *s, long t0, int nt) {
+    const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cout;
+    const size_t plane = (size_t)nt * C;
+    for (int j = 0; j < nt; j++) {
+        long t = t0 + j;
+        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
+        int oy0 = (rem / tw) * 2, ox0 = (rem % tw) * 2;
+        const float *d[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                int oy = oy0 + a, ox = ox0 + b;
+                d[a * 2 + b] = (oy < s->OH && ox < s->OW) ? dout + (((long)n * s->OH + oy) * s->OW + ox) * C : wgrad_zeros;
             }
+        float *m = Mg + (size_t)j * C;
+        #pragma omp simd
+        for (int c = 0; c < C; c++) {
+            /* A = [1 0; 1 1; 1 -1; 0 -1]: rows of A dy, then columns times A^T */
+            float r[4][2] = {{d[0][c], d[1][c]}, {d[0][c] + d[2][c], d[1][c] + d[3][c]},
+                             {d[0][c] - d[2][c], d[1][c] - d[3][c]}, {-d[2][c], -d[3][c]}};
+            for (int i = 0; i < 4; i++) {
+                m[(i * 4 + 0) * plane + c] = r[i][0];
+                m[(i * 4 + 1) * plane + c] = r[i][0] + r[i][1];
+                m[(i * 4 + 2) * plane + c] = r[i][0] - r[i][1];
+                m[(i * 4 + 3) * plane + c] = -r[i][1];
+            }
+        }
+    }
+}
+
+/* dw (3,3,Cin,Cout) += G^T dU G, dU (16, Cin, Cout) summed over all tiles */
+static void wgrad_winograd(float *dw, const float *dout, const float *in, const fn_conv_shape *s, float *ws) {
+    const int Cin = s->Cin, Cout = s->Cout, tc = wgrad_chunk(s);
+    const long T = fn_winograd_tiles(s);
+    const size_t plane = (size_t)Cin * Cout;
+    float *dU = ws, *V = dU + 16 * plane, *Mg = V + 16 * (size_t)tc * Cin;
+    for (long t0 = 0; t0 < T; t0 += tc) {
+        int nt = (int)(T - t0 < tc ? T - t0 : tc);
+        fn_winograd_input(V, in, Cin, s, t0, nt);
+        wgrad_dy(Mg, dout, s, t0, nt);
+        for (int k = 0; k < 16; k++)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Cout, nt, 1.0f, V + (size_t)k * nt * Cin, Cin,
+                        Mg + (size_t)k * nt * Cout, Cout, t0 ? 1.0f : 0.0f, dU + k * plane, Cout);
+    }
+    /* G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] (the forward's kernel transform) */
+    for (size_t q = 0; q < plane; q++) {
+        float u[4][4], t[4][3];
+        for (int k = 0; k < 16; k++) u[k / 4][k % 4] = dU[k * plane + q];
+        for (int i = 0; i < 4; i++) { /* dU G */
+            t[i][0] = u[i][0] + 0.5f * (u[i][1] + u[i][2]);
+            t[i][1] = 0.5f * (u[i][1] - u[i][2]);
+            t[i][2] = 0.5f * (u[i][1] + u[i][2]) + u[i][3];
+        }
+        for (int x = 0; x < 3; x++) { /* G^T (dU G) */
+            dw[(0 * 3 + x) * plane + q] += t[0][x] + 0.5f * (t[1][x] + t[2][x]);
+            dw[(1 * 3 + x) * plane + q] += 0.5f * (t[1][x] - t[2][x]);
+            dw[(2 * 3 + x) * plane + q] += 0.5f * (t[1][x] + t[2][x]) + t[3][x];
         }
     }
 }
@@ -79,7 +154,7 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
             for (int c = 0; c < s->Cout; c++) dbias[c] += g[c];
         }
     }
-    if (is_pointwise(s)) {
+    if (fn_conv_is_pointwise(s)) {
         const int M = (int)(s->N * pix);
         if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, s->Cout, M, 1.0f, in, K,
                             dout, s->Cout, 1.0f, dw, s->Cout);
@@ -87,17 +162,27 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
                              s->Cout, w, s->Cout, 1.0f, din, K);
         return;
     }
-    int g = col_group(s);
+    const int g = fn_im2col_images(s), by_conv = din_as_conv(s), wino = fn_conv2d_uses_winograd(s);
+    if (din && by_conv) {
+        fn_conv_shape t;
+        transposed_shape(&t, s);
+        float *wt = workspace;
+        flip_kernel(wt, w, s);
+        fn_conv2d_forward_ex(din, s->Cin, dout, s->Cout, wt, NULL, NULL, &t, 1.0f, 1.0f, FN_ACT_NONE,
+                             workspace + (size_t)K * s->Cout);
+    }
+    if (dw && wino) wgrad_winograd(dw, dout, in, s, workspace);
+    if (by_conv && (wino || !dw)) return;
     for (int n0 = 0; n0 < s->N; n0 += g) {
         int nb = s->N - n0 < g ? s->N - n0 : g;
         const int M = (int)(nb * pix);
         const float *dout_g = dout + n0 * pix * s->Cout;
-        if (dw) {
-            im2col(workspace, in + (long)n0 * s->H * s->W * s->Cin, s, nb);
+        if (dw && !wino) {
+            fn_im2col(workspace, in + (long)n0 * s->H * s->W * s->Cin, s->Cin, s, nb);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, s->Cout, M, 1.0f, workspace, K,
                         dout_g, s->Cout, 1.0f, dw, s->Cout);
         }
-        if (din) {
+        if (din && !by_conv) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, s->Cout, 1.0f, dout_g,
                         s->Cout, w, s->Cout, 0.0f, workspace, K);
             col2im_add(din + (long)n0 * s->H * s->W * s->Cin, workspace, s, nb);

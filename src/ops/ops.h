@@ -48,6 +48,27 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
 int fn_conv2d_winograd_eligible(int kh, int kw, int sh, int sw, int Cin, int Cout);
 void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout);
 
+/* Shared by conv2d.c and conv2d_backward.c: a 1x1 stride-1 unpadded conv is a plain GEMM;
+ * im2col fills col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,[ld]) (taps outside the
+ * image are 0), for groups of fn_im2col_images(s) images so the buffer stays bounded. */
+int fn_conv_is_pointwise(const fn_conv_shape *s);
+int fn_im2col_images(const fn_conv_shape *s);
+void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int n_img);
+/* Winograd F(2x2,3x3) pieces, shared with the weight gradient: whether the forward takes
+ * Winograd for a shape, its number of 2x2 output tiles (N * ceil(OH/2) * ceil(OW/2)), and
+ * the input transform V (16, nt, Cin) = B^T d B of tiles t0 .. t0+nt (taps outside are 0). */
+int fn_conv2d_uses_winograd(const fn_conv_shape *s);
+long fn_winograd_tiles(const fn_conv_shape *s);
+void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt);
+
+/* The in-image taps [lo, hi) of output position o along one axis of a k-wide window
+ * (pool.c and pool_backward.c skip the taps outside the image). */
+static inline void fn_pool_window(int o, int k, int stride, int pad, int size, int *lo, int *hi) {
+    int a = o * stride - pad, b = a + k;
+    *lo = a < 0 ? 0 : a;
+    *hi = b > size ? size : b;
+}
+
 /* Pools over (N,H,W,C) with ld. Out-of-image taps are ignored (TF semantics: SAME average
  * pooling divides by the number of in-image taps). */
 void fn_maxpool_forward(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W,

@@ -27,11 +27,37 @@ void fn_batchnorm_forward_train(float *out, float *mean, float *rstd, const floa
 void fn_batchnorm_forward_infer(float *out, const float *in, long rows, int C, const float *gamma,
                                 const float *beta, const float *running_mean,
                                 const float *running_var, float eps, fn_act act);
-/* out: the forward output (only read when act == FN_ACT_RELU, for the mask).
- * din (rows,C) +=, dgamma/dbeta (C) += (each may be NULL). */
+/* din (rows,C) +=, dgamma/dbeta (C) += (each may be NULL). The ReLU mask is recomputed from
+ * in, mean, rstd, gamma and beta (the forward's arguments), so the output is not needed. */
 void fn_batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
-                           const float *in, const float *out, const float *mean,
-                           const float *rstd, const float *gamma, long rows, int C, fn_act act);
+                           const float *in, const float *mean, const float *rstd,
+                           const float *gamma, const float *beta, long rows, int C, fn_act act);
+/* The same in pieces, for a batch split between workers (every worker normalises its rows
+ * with the statistics of the whole batch):
+ *   fn_batchnorm_moments gives the mean and m2 (sum of squared deviations from it) of
+ *   the worker's rows per channel; fn_batchnorm_merge adds part b (n_b rows) into a
+ *   (n rows); fn_batchnorm_stats turns the whole batch's moments into mean and rstd and
+ *   moves running_*; fn_batchnorm_apply normalises the worker's rows (row stride ld_out).
+ * Backward: fn_batchnorm_backward_sums (sum_g += sum(dy), sum_gx += sum(dy * xhat)), add
+ * the workers' sums (sum_g is dbeta, sum_gx dgamma), then fn_batchnorm_backward_input,
+ * which adds into din (accumulate) or overwrites it (din has no other contributor).
+ * out and dout share the row stride ld_out (a channel slice of a concat); in/din are
+ * contiguous; rows_total counts the whole batch's rows. */
+void fn_batchnorm_moments(double *mean, double *m2, const float *in, long rows, int C);
+void fn_batchnorm_merge(double *mean, double *m2, long n, const double *mean_b, const double *m2_b,
+                        long n_b, int C);
+void fn_batchnorm_stats(float *mean, float *rstd, const double *mu, const double *m2, long rows,
+                        int C, float eps, float *running_mean, float *running_var, float decay);
+void fn_batchnorm_apply(float *out, int ld_out, const float *in, long rows, int C,
+                        const float *mean, const float *rstd, const float *gamma,
+                        const float *beta, fn_act act);
+void fn_batchnorm_backward_sums(double *sum_g, double *sum_gx, const float *dout, int ld_out,
+                                const float *in, const float *mean, const float *rstd,
+                                const float *gamma, const float *beta, long rows, int C, fn_act act);
+void fn_batchnorm_backward_input(float *din, int accumulate, const float *dout, int ld_out,
+                                 const float *in, const float *mean, const float *rstd,
+                                 const float *gamma, const float *beta, const double *sum_g,
+                                 const double *sum_gx, long rows_total, long rows, int C, fn_act act);
 
 /* ---------------------------------------------------------------- elementwise */
 /* din += dout * (out > 0) over n values. */

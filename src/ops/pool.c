@@ -7,14 +7,11 @@
 static void pool(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W, int C,
                  int k, int stride, int pad_top, int pad_left, int OH, int OW, int is_max) {
     for (long r = 0; r < (long)N * OH; r++) {
-        int n = (int)(r / OH), oy = (int)(r % OH);
-        int y0 = oy * stride - pad_top, y1 = y0 + k;
-        if (y0 < 0) y0 = 0;
-        if (y1 > H) y1 = H;
+        int n = (int)(r / OH), oy = (int)(r % OH), y0, y1;
+        fn_pool_window(oy, k, stride, pad_top, H, &y0, &y1);
         for (int ox = 0; ox < OW; ox++) {
-            int x0 = ox * stride - pad_left, x1 = x0 + k;
-            if (x0 < 0) x0 = 0;
-            if (x1 > W) x1 = W;
+            int x0, x1;
+            fn_pool_window(ox, k, stride, pad_left, W, &x0, &x1);
             float *o = out + (r * OW + ox) * ld_out;
             for (int c = 0; c < C; c++) o[c] = is_max ? -FLT_MAX : 0.0f;
             for (int y = y0; y < y1; y++)

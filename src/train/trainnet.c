@@ -15,8 +15,12 @@ struct fn_tlayer {
     float *mean, *rstd;        /* L_BN: saved batch statistics */
     fn_act act;
     float scale;               /* L_RESIDUAL */
+    int tmp;                   /* L_RESIDUAL: buffer for the up conv's output gradient */
     float *mask;               /* L_DROPOUT */
 };
+
+#define NO_DX SIZE_MAX /* dx_off of a buffer outside the gradient arena */
+static int plan_gradients(fn_trainnet *net);
 
 void fn_trainnet_config_default(fn_trainnet_config *c) {
     c->depth[0] = 5; c->depth[1] = 10; c->depth[2] = 5;
@@ -44,7 +48,7 @@ typedef struct { fn_trainnet *net; int failed; } builder;
 static int new_buf(builder *b, int h, int w, int c) {
     fn_trainnet *n = b->net;
     if (b->failed || !grow((void **)&n->bufs, &n->buf_cap, n->n_bufs, sizeof(fn_tbuf))) { b->failed = 1; return 0; }
-    n->bufs[n->n_bufs] = (fn_tbuf){h, w, c, NULL, NULL};
+    n->bufs[n->n_bufs] = (fn_tbuf){h, w, c, NULL, NULL, 0, -1, 0};
     return n->n_bufs++;
 }
 
@@ -150,30 +154,52 @@ static int maxpool3x3s2(builder *b, int in) {
     return out;
 }
 
+/* Branches that end in a batch norm write their channels straight into the concat buffer
+ * (a view with the concat's row stride), so they are never copied; others (max pool) are. */
 static int concat(builder *b, const int *ins, int n_in) {
+    fn_trainnet *n = b->net;
     if (b->failed) return 0;
     int c = 0;
-    for (int i = 0; i < n_in; i++) c += b->net->bufs[ins[i]].c;
-    fn_tbuf first = b->net->bufs[ins[0]];
+    for (int i = 0; i < n_in; i++) c += n->bufs[ins[i]].c;
+    fn_tbuf first = n->bufs[ins[0]];
     int out = new_buf(b, first.h, first.w, c);
     fn_tlayer *l = new_layer(b, L_CONCAT, ins[0], out);
     if (!l) return 0;
     l->n_in = n_in;
-    for (int i = 0; i < n_in; i++) l->in[i] = ins[i];
+    for (int i = 0, off = 0; i < n_in; i++) {
+        l->in[i] = ins[i];
+        for (int j = n->n_layers - 1; j >= 0; j--)
+            if (n->layers[j].out == ins[i]) {
+                if (n->layers[j].kind == L_BN) { n->bufs[ins[i]].view_of = out; n->bufs[ins[i]].coff = off; }
+                break;
+            }
+        off += n->bufs[ins[i]].c;
+    }
     return out;
 }
 
-/* out = act(trunk + scale * conv1x1(cat) + bias): the block's "up" conv has a bias, no BN */
+/* out = act(trunk + scale * (conv1x1(cat) + bias)): the block's "up" conv has a bias, no
+ * BN. One layer: the conv adds into a copy of the trunk (GEMM beta = 1), so its output is
+ * never stored; only its gradient needs a (scratch) buffer. */
 static int residual(builder *b, const char *prefix, int trunk, int cat, float scale, fn_act act) {
-    char name[96];
-    snprintf(name, sizeof name, "%s.conv2d", prefix);
-    fn_tbuf t = b->net->bufs[trunk];
-    int up = conv(b, name, cat, t.c, 1, 1, 1, FN_PAD_VALID, 1);
+    fn_trainnet *n = b->net;
     if (b->failed) return 0;
+    fn_tbuf t = n->bufs[trunk], src = n->bufs[cat];
+    fn_conv_shape cs;
+    fn_conv_shape_init(&cs, 1, src.h, src.w, src.c, t.c, 1, 1, 1, 1, FN_PAD_VALID);
+    char pname[128];
+    int64_t wshape[4] = {1, 1, src.c, t.c}, bshape[1] = {t.c};
+    snprintf(pname, sizeof pname, "%s.conv2d.weight", prefix);
+    int pw = add_param(b, pname, TN_P_CONV_W, 4, wshape, 1);
+    snprintf(pname, sizeof pname, "%s.conv2d.bias", prefix);
+    int pb = add_param(b, pname, TN_P_VEC, 1, bshape, 0);
+    int up = new_buf(b, t.h, t.w, t.c);
     int out = new_buf(b, t.h, t.w, t.c);
     fn_tlayer *l = new_layer(b, L_RESIDUAL, trunk, out);
     if (!l) return 0;
-    l->n_in = 2; l->in[1] = up; l->scale = scale; l->act = act;
+    n->bufs[up].grad_only = 1;
+    l->n_in = 2; l->in[1] = cat; l->tmp = up; l->cs = cs; l->pw = pw; l->pb = pb;
+    l->scale = scale; l->act = act;
     return out;
 }
 
@@ -285,6 +311,9 @@ fn_status fn_trainnet_create(const fn_trainnet_config *cfg, fn_trainnet **out) {
             return fn_fail(FN_ERR_ARG, "train network: image size %d is too small for the stem and reductions (at least 75)", cfg->image_size);
         return fn_fail(FN_ERR_NOMEM, "train network: out of memory");
     }
+    for (int i = 0; i < net->n_bufs; i++) if (net->bufs[i].c > net->c_max) net->c_max = net->bufs[i].c;
+    net->red = calloc((size_t)2 * FN_MAX_WORKERS * 2 * net->c_max, sizeof(double));
+    if (!net->red || !plan_gradients(net)) { fn_trainnet_free(net); return fn_fail(FN_ERR_NOMEM, "train network: out of memory"); }
     net->w = calloc(net->n_weights, sizeof(float));
     net->g = calloc(net->n_weights, sizeof(float));
     net->stat = calloc(net->n_stat_floats ? net->n_stat_floats : 1, sizeof(float));
@@ -297,9 +326,17 @@ fn_status fn_trainnet_create(const fn_trainnet_config *cfg, fn_trainnet **out) {
 void fn_trainnet_free(fn_trainnet *net) {
     if (!net) return;
     for (int i = 0; i < net->n_layers; i++) { free(net->layers[i].mean); free(net->layers[i].mask); }
-    for (int i = 0; i < net->n_bufs; i++) { free(net->bufs[i].x); free(net->bufs[i].dx); }
+    for (int i = 0; i < net->n_bufs; i++) {
+        free(net->bufs[i].x);
+        if (net->dx_off && net->dx_off[i] == NO_DX && net->bufs[i].view_of < 0) free(net->bufs[i].dx);
+    }
+    for (int k = 0; k < FN_MAX_WORKERS; k++) {
+        fn_free(net->wk[k].ws); free(net->wk[k].tot); free(net->wk[k].stat);
+        if (k > 0) free(net->wk[k].g);
+    }
+    fn_free(net->dx_arena); free(net->dx_off); free(net->writer); free(net->last_reader); free(net->red);
     free(net->layers); free(net->bufs); free(net->params); free(net->stats);
-    free(net->w); free(net->g); free(net->stat); free(net->ws);
+    free(net->w); free(net->g); free(net->stat);
     free(net);
 }
 
@@ -333,88 +370,395 @@ const fn_tparam *fn_trainnet_find(const fn_trainnet *net, const char *name) {
     return NULL;
 }
 
+/* ---------------------------------------------------------------- memory plan */
+
+static size_t buf_floats(const fn_tbuf *b) { return (size_t)b->h * b->w * b->c; }
+
+/* Writers, last readers and the gradient arena's offsets (see trainnet.h): buffers in the
+ * order their gradients become live in the backward, each at the lowest offset clear of
+ * the live ranges it overlaps (first fit). */
+static int plan_gradients(fn_trainnet *net) {
+    const int nb = net->n_bufs;
+    net->writer = malloc(sizeof(int) * nb);
+    net->last_reader = malloc(sizeof(int) * nb);
+    net->dx_off = malloc(sizeof(size_t) * nb);
+    int *order = malloc(sizeof(int) * nb);
+    if (!net->writer || !net->last_reader || !net->dx_off || !order) { free(order); return 0; }
+    for (int b = 0; b < nb; b++) { net->writer[b] = net->last_reader[b] = -1; net->dx_off[b] = NO_DX; }
+    net->head = net->n_layers;
+    for (int i = 0; i < net->n_layers; i++) {
+        const fn_tlayer *l = &net->layers[i];
+        net->writer[l->out] = i;
+        for (int k = 0; k < l->n_in; k++) net->last_reader[l->in[k]] = i;
+        if (l->kind == L_RESIDUAL) net->writer[l->tmp] = net->last_reader[l->tmp] = i;
+        if (l->kind == L_GAP && net->head == net->n_layers) net->head = i;
+    }
+    /* a view's gradient is its concat's: that lives from the earliest branch's writer on */
+    for (int b = 0; b < nb; b++) {
+        int v = net->bufs[b].view_of;
+        if (v >= 0 && net->writer[b] < net->writer[v]) net->writer[v] = net->writer[b];
+    }
+    int *readers = calloc((size_t)nb, sizeof(int));
+    if (!readers) { free(order); return 0; }
+    for (int i = 0; i < net->n_layers; i++)
+        for (int k = 0; k < net->layers[i].n_in; k++) readers[net->layers[i].in[k]]++;
+    for (int i = 0; i < net->n_layers; i++) /* BN backward overwrites its input's gradient */
+        FN_ASSERT(net->layers[i].kind != L_BN || readers[net->layers[i].in[0]] == 1);
+    free(readers);
+    int n = 0;
+    for (int b = 0; b < nb; b++)
+        if (b != net->input && net->bufs[b].view_of < 0 && net->writer[b] < net->head && net->last_reader[b] < net->head)
+            order[n++] = b;
+    for (int a = 1; a < n; a++) /* by last reader, latest first (insertion sort: n is small) */
+        for (int j = a; j > 0 && net->last_reader[order[j]] > net->last_reader[order[j - 1]]; j--) {
+            int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+        }
+    size_t total = 0;
+    for (int a = 0; a < n; a++) {
+        const int b = order[a];
+        const size_t size = (buf_floats(&net->bufs[b]) + 15) & ~(size_t)15;
+        size_t off = 0;
+        for (int moved = 1; moved;) { /* raise off past every overlapping live range it hits */
+            moved = 0;
+            for (int j = 0; j < a; j++) {
+                const int o = order[j];
+                if (net->writer[o] > net->last_reader[b] || net->writer[b] > net->last_reader[o]) continue;
+                size_t o0 = net->dx_off[o], o1 = o0 + ((buf_floats(&net->bufs[o]) + 15) & ~(size_t)15);
+                if (off < o1 && o0 < off + size) { off = o1; moved = 1; }
+            }
+        }
+        net->dx_off[b] = off;
+        if (off + size > total) total = off + size;
+    }
+    net->dx_floats = total;
+    free(order);
+    return 1;
+}
+
+/* per-worker resources for workers 0 .. W-1 */
+static fn_status ensure_workers(fn_trainnet *net, int W) {
+    for (int k = 0; k < W; k++) {
+        if (!net->wk[k].ws) net->wk[k].ws = fn_malloc(sizeof(float) * (net->ws_size ? net->ws_size : 1));
+        if (k > 0 && !net->wk[k].g) net->wk[k].g = calloc(net->n_weights, sizeof(float));
+        if (!net->wk[k].tot) {
+            net->wk[k].tot = malloc(sizeof(double) * 2 * net->c_max);
+            net->wk[k].stat = malloc(sizeof(float) * 2 * net->c_max);
+        }
+        if (!net->wk[k].ws || (k > 0 && !net->wk[k].g) || !net->wk[k].tot || !net->wk[k].stat)
+            return fn_fail(FN_ERR_NOMEM, "train network: out of memory for worker %d", k);
+    }
+    net->wk[0].g = net->g;
+    if (W > net->workers) net->workers = W;
+    return FN_OK;
+}
+
 fn_status fn_trainnet_set_batch(fn_trainnet *net, int N) {
     if (N == net->N) return FN_OK;
     if (N <= 0 || N > 1 << 20) return fn_fail(FN_ERR_ARG, "train network: batch size %d", N);
+    net->N = 0;
+    fn_free(net->dx_arena);
+    net->dx_arena = fn_malloc(sizeof(float) * (net->dx_floats ? net->dx_floats * N : 1));
+    if (!net->dx_arena) return fn_fail(FN_ERR_NOMEM, "train network: out of memory for %d images", N);
     for (int i = 0; i < net->n_bufs; i++) {
         fn_tbuf *t = &net->bufs[i];
-        free(t->x); free(t->dx);
-        size_t n = (size_t)N * t->h * t->w * t->c;
-        t->x = fn_malloc(sizeof(float) * n);
-        t->dx = fn_malloc(sizeof(float) * n);
-        if (!t->x || !t->dx) { net->N = 0; return fn_fail(FN_ERR_NOMEM, "train network: out of memory for %d images", N); }
+        free(t->x);
+        if (net->dx_off[i] == NO_DX && i != net->input && t->view_of < 0) free(t->dx);
+        if (t->view_of >= 0) { t->x = t->dx = NULL; continue; }
+        size_t n = (size_t)N * buf_floats(t);
+        t->x = t->grad_only ? NULL : fn_malloc(sizeof(float) * n);
+        if (i == net->input) t->dx = NULL;
+        else if (net->dx_off[i] == NO_DX) t->dx = fn_malloc(sizeof(float) * n);
+        else t->dx = NULL; /* in the arena: see dx_at */
+        if ((!t->x && !t->grad_only) || (i != net->input && net->dx_off[i] == NO_DX && !t->dx)) return fn_fail(FN_ERR_NOMEM, "train network: out of memory for %d images", N);
     }
     size_t ws = 0;
     for (int i = 0; i < net->n_layers; i++) {
         fn_tlayer *l = &net->layers[i];
-        if (l->kind == L_CONV) {
-            l->cs.N = N;
+        if (l->kind == L_CONV || l->kind == L_RESIDUAL) {
+            l->cs.N = N; /* an upper bound for every worker's share */
             size_t a = fn_conv2d_workspace(&l->cs), b2 = fn_conv2d_backward_workspace(&l->cs);
             if (a > ws) ws = a;
             if (b2 > ws) ws = b2;
         } else if (l->kind == L_DROPOUT) {
             free(l->mask);
             l->mask = malloc(sizeof(float) * (size_t)N * net->bufs[l->in[0]].c);
-            if (!l->mask) { net->N = 0; return fn_fail(FN_ERR_NOMEM, "train network: out of memory"); }
+            if (!l->mask) return fn_fail(FN_ERR_NOMEM, "train network: out of memory");
         }
     }
-    free(net->ws);
-    net->ws = fn_malloc(sizeof(float) * (ws ? ws : 1));
-    if (!net->ws) { net->N = 0; return fn_fail(FN_ERR_NOMEM, "train network: out of memory for the workspace"); }
+    if (ws != net->ws_size)
+        for (int k = 0; k < FN_MAX_WORKERS; k++) { fn_free(net->wk[k].ws); net->wk[k].ws = NULL; }
     net->ws_size = ws;
     net->N = N;
     return FN_OK;
 }
 
-/* ---------------------------------------------------------------- forward / backward */
-static long buf_rows(const fn_trainnet *net, int i) { return (long)net->N * net->bufs[i].h * net->bufs[i].w; }
+/* ---------------------------------------------------------------- forward / backward
+ * The trunk (stem to the last block) runs data-parallel: each worker of a team takes a
+ * share of the images with single-threaded BLAS; batch-norm sums are added over the
+ * workers at a barrier, so every worker normalises with the whole batch's statistics.
+ * The head (pool, dropout, bottleneck + BN, L2) is tiny and runs on the calling thread. */
+typedef struct {
+    fn_trainnet *net;
+    int N, train;
+    int slot;      /* reduction slot, flipped after each sum (per worker: a copy) */
+} pass;
 
-fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng) {
-    FN_TRY(fn_trainnet_set_batch(net, N));
-    fn_tbuf *in0 = &net->bufs[net->input];
-    memcpy(in0->x, x, sizeof(float) * (size_t)N * in0->h * in0->w * 3);
-    for (int i = 0; i < net->n_layers; i++) {
+/* this worker's images n0.. of buffer b's values or gradients */
+static float *at(const fn_tbuf *b, float *base, int n0) { return base ? base + (size_t)n0 * buf_floats(b) : NULL; }
+
+/* Gradient rows of this worker's nb images n0.. of buffer b. In the arena each worker has
+ * its own segment (dx_floats per image of its share): workers are not in step between
+ * barriers, so one worker's live gradients must not share memory with another's. */
+static float *dx_at(const fn_trainnet *net, int b, int n0, int nb) {
+    if (net->bufs[b].view_of >= 0) return dx_at(net, net->bufs[b].view_of, n0, nb) + net->bufs[b].coff;
+    if (b == net->input) return NULL; /* the input image needs no gradient */
+    if (net->dx_off[b] == NO_DX) return net->bufs[b].dx + (size_t)n0 * buf_floats(&net->bufs[b]);
+    return net->dx_arena + net->dx_floats * n0 + net->dx_off[b] * nb;
+}
+
+/* values of images n0.. of buffer b, and its row stride (a view's is its concat's) */
+static float *x_at(const fn_trainnet *net, int b, int n0) {
+    const fn_tbuf *t = &net->bufs[b];
+    if (t->view_of >= 0) return x_at(net, t->view_of, n0) + t->coff;
+    return at(t, t->x, n0);
+}
+
+static int ld_of(const fn_trainnet *net, int b) {
+    const fn_tbuf *t = &net->bufs[b];
+    return t->view_of >= 0 ? net->bufs[t->view_of].c : t->c;
+}
+
+static double *red_part(fn_trainnet *net, int slot, int k) {
+    return net->red + ((size_t)slot * FN_MAX_WORKERS + k) * 2 * net->c_max;
+}
+
+/* dst (n) = the sum of every worker's red_part (n), added in worker order so all workers get
+ * the same values. Alternating slots: a part is rewritten only after the next barrier, when
+ * every worker has read it. */
+static void team_sum(fn_trainnet *net, fn_team *team, int W, int *slot, int n, double *dst) {
+    fn_team_barrier(team);
+    const double *p0 = red_part(net, *slot, 0);
+    for (int c = 0; c < n; c++) dst[c] = p0[c];
+    for (int j = 1; j < W; j++) {
+        const double *p = red_part(net, *slot, j);
+        for (int c = 0; c < n; c++) dst[c] += p[c];
+    }
+    *slot ^= 1;
+}
+
+/* training-mode BN over this worker's rows (nb images) of a batch of N */
+static void bn_forward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int W, int *slot,
+                       int n0, int nb, int N, int train) {
+    fn_tbuf *out = &net->bufs[l->out];
+    const int C = out->c;
+    const long rows = (long)nb * out->h * out->w, rows_total = (long)N * out->h * out->w;
+    const float *x = x_at(net, l->in[0], n0), *beta = net->w + net->params[l->pb].offset;
+    float *y = x_at(net, l->out, n0);
+    const int ld = ld_of(net, l->out);
+    float *rm = net->stat + net->stats[l->st].offset, *rv = net->stat + net->stats[l->st + 1].offset;
+    if (!train) {
+        if (ld == C) fn_batchnorm_forward_infer(y, x, rows, C, NULL, beta, rm, rv, net->cfg.bn_eps, l->act);
+        else { /* into a concat slice: the same as the inference BN, with the row stride */
+            float *mean = net->wk[k].stat, *rstd = mean + net->c_max;
+            for (int c = 0; c < C; c++) { mean[c] = rm[c]; rstd[c] = 1.0f / sqrtf(rv[c] + net->cfg.bn_eps); }
+            fn_batchnorm_apply(y, ld, x, rows, C, mean, rstd, NULL, beta, l->act);
+        }
+        return;
+    }
+    float *mean = net->wk[k].stat, *rstd = mean + net->c_max;
+    double *mu = net->wk[k].tot, *m2 = mu + net->c_max, *part = red_part(net, *slot, k);
+    fn_batchnorm_moments(part, part + C, x, rows, C);
+    /* every worker merges all parts in worker order: the same statistics everywhere */
+    fn_team_barrier(team);
+    const long per_image = (long)out->h * out->w;
+    long n = 0;
+    for (int j = 0; j < W; j++) {
+        const double *p = red_part(net, *slot, j);
+        long nj = ((long)N * (j + 1) / W - (long)N * j / W) * per_image;
+        if (j == 0) { memcpy(mu, p, sizeof(double) * C); memcpy(m2, p + C, sizeof(double) * C); }
+        else fn_batchnorm_merge(mu, m2, n, p, p + C, nj, C);
+        n += nj;
+    }
+    *slot ^= 1;
+    /* worker 0 alone moves the running averages and keeps the statistics for backward */
+    fn_batchnorm_stats(mean, rstd, mu, m2, rows_total, C, net->cfg.bn_eps, k ? NULL : rm, k ? NULL : rv,
+                       net->cfg.bn_decay);
+    if (k == 0) { memcpy(l->mean, mean, sizeof(float) * C); memcpy(l->rstd, rstd, sizeof(float) * C); }
+    fn_batchnorm_apply(y, ld, x, rows, C, mean, rstd, NULL, beta, l->act);
+}
+
+static void bn_backward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int W, int *slot,
+                        int n0, int nb, int N) {
+    fn_tbuf *out = &net->bufs[l->out];
+    const int C = out->c;
+    const long rows = (long)nb * out->h * out->w, rows_total = (long)N * out->h * out->w;
+    const float *x = x_at(net, l->in[0], n0), *dy = dx_at(net, l->out, n0, nb);
+    const int ld = ld_of(net, l->out);
+    const float *beta = net->w + net->params[l->pb].offset;
+    double *tot = net->wk[k].tot, *part = red_part(net, *slot, k);
+    memset(part, 0, sizeof(double) * 2 * C);
+    fn_batchnorm_backward_sums(part, part + C, dy, ld, x, l->mean, l->rstd, NULL, beta, rows, C, l->act);
+    team_sum(net, team, W, slot, 2 * C, tot);
+    if (k == 0) {
+        float *dbeta = net->g + net->params[l->pb].offset;
+        for (int c = 0; c < C; c++) dbeta[c] += (float)tot[c];
+    }
+    float *dx = dx_at(net, l->in[0], n0, nb);
+    /* the conv output feeding a BN has no other reader: overwrite (clear_gradients skips it) */
+    if (dx) fn_batchnorm_backward_input(dx, 0, dy, ld, x, l->mean, l->rstd, NULL, beta, tot, tot + C, rows_total, rows, C, l->act);
+}
+
+static fn_status trunk_forward(void *ctx, fn_team *team, int k, int W) {
+    pass *p = ctx;
+    fn_trainnet *net = p->net;
+    const int n0 = (int)((long)p->N * k / W), nb = (int)((long)p->N * (k + 1) / W) - n0;
+    int slot = p->slot;
+    for (int i = 0; i < net->head; i++) {
         fn_tlayer *l = &net->layers[i];
         fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
-        long rows = buf_rows(net, l->out);
+        const long rows = (long)nb * out->h * out->w;
+        const float *x = x_at(net, l->in[0], n0);
+        float *y = x_at(net, l->out, n0);
         switch (l->kind) {
-        case L_CONV:
-            fn_conv2d_forward(out->x, out->c, in->x, in->c, net->w + net->params[l->pw].offset,
-                              l->pb >= 0 ? net->w + net->params[l->pb].offset : NULL, &l->cs, FN_ACT_NONE, net->ws);
-            break;
-        case L_BN: {
-            const float *beta = net->w + net->params[l->pb].offset;
-            float *rm = net->stat + net->stats[l->st].offset, *rv = net->stat + net->stats[l->st + 1].offset;
-            if (train)
-                fn_batchnorm_forward_train(out->x, l->mean, l->rstd, in->x, rows, out->c, NULL, beta,
-                                           net->cfg.bn_eps, rm, rv, net->cfg.bn_decay, l->act);
-            else
-                fn_batchnorm_forward_infer(out->x, in->x, rows, out->c, NULL, beta, rm, rv, net->cfg.bn_eps, l->act);
+        case L_CONV: {
+            fn_conv_shape cs = l->cs;
+            cs.N = nb;
+            fn_conv2d_forward(y, out->c, x, in->c, net->w + net->params[l->pw].offset,
+                              l->pb >= 0 ? net->w + net->params[l->pb].offset : NULL, &cs, FN_ACT_NONE, net->wk[k].ws);
             break;
         }
+        case L_BN:
+            bn_forward(net, l, team, k, W, &slot, n0, nb, p->N, p->train);
+            break;
         case L_MAXPOOL:
-            fn_maxpool_forward(out->x, out->c, in->x, in->c, N, in->h, in->w, in->c, 3, 2, 0, 0, out->h, out->w);
+            fn_maxpool_forward(y, out->c, x, in->c, nb, in->h, in->w, in->c, 3, 2, 0, 0, out->h, out->w);
             break;
         case L_CONCAT: {
             int off = 0;
-            for (int k = 0; k < l->n_in; k++) {
-                fn_tbuf *src = &net->bufs[l->in[k]];
-                for (long r = 0; r < rows; r++)
-                    memcpy(out->x + r * out->c + off, src->x + r * src->c, sizeof(float) * src->c);
+            for (int j = 0; j < l->n_in; j++) {
+                fn_tbuf *src = &net->bufs[l->in[j]];
+                const float *s = x_at(net, l->in[j], n0);
+                if (src->view_of < 0) /* views wrote their channels already */
+                    for (long r = 0; r < rows; r++) memcpy(y + r * out->c + off, s + r * src->c, sizeof(float) * src->c);
                 off += src->c;
             }
             break;
         }
-        case L_RESIDUAL:
-            memcpy(out->x, in->x, sizeof(float) * rows * out->c);
-            fn_residual_forward(out->x, out->c, net->bufs[l->in[1]].x, out->c, rows, out->c, l->scale, l->act);
+        case L_RESIDUAL: {
+            fn_tbuf *cat = &net->bufs[l->in[1]];
+            fn_conv_shape cs = l->cs;
+            cs.N = nb;
+            memcpy(y, x, sizeof(float) * rows * out->c);
+            fn_conv2d_forward_ex(y, out->c, x_at(net, l->in[1], n0), cat->c, net->w + net->params[l->pw].offset, NULL,
+                                 net->w + net->params[l->pb].offset, &cs, l->scale, 1.0f, l->act, net->wk[k].ws);
+            break;
+        }
+        default: FN_ASSERT(0);
+        }
+    }
+    return FN_OK;
+}
+
+/* clears this worker's rows of the gradients that layer i reads last (they become live) */
+static void clear_gradients(fn_trainnet *net, int i, int n0, int nb) {
+    const fn_tlayer *l = &net->layers[i];
+    if (l->kind == L_BN) return; /* it overwrites its input's gradient */
+    for (int j = 0; j < l->n_in; j++) {
+        int b = l->in[j];
+        if (net->last_reader[b] == i && net->dx_off[b] != NO_DX)
+            memset(dx_at(net, b, n0, nb), 0, sizeof(float) * nb * buf_floats(&net->bufs[b]));
+    }
+}
+
+static fn_status trunk_backward(void *ctx, fn_team *team, int k, int W) {
+    pass *p = ctx;
+    fn_trainnet *net = p->net;
+    const int n0 = (int)((long)p->N * k / W), nb = (int)((long)p->N * (k + 1) / W) - n0;
+    int slot = p->slot;
+    float *g = net->wk[k].g;
+    for (int i = net->head - 1; i >= 0; i--) {
+        fn_tlayer *l = &net->layers[i];
+        fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
+        const long rows = (long)nb * out->h * out->w;
+        clear_gradients(net, i, n0, nb);
+        const float *x = x_at(net, l->in[0], n0), *y = x_at(net, l->out, n0), *dy = dx_at(net, l->out, n0, nb);
+        float *dx = dx_at(net, l->in[0], n0, nb);
+        switch (l->kind) {
+        case L_CONV: {
+            fn_conv_shape cs = l->cs;
+            cs.N = nb;
+            fn_conv2d_backward(dx, g + net->params[l->pw].offset, l->pb >= 0 ? g + net->params[l->pb].offset : NULL,
+                               dy, x, net->w + net->params[l->pw].offset, &cs, net->wk[k].ws);
+            break;
+        }
+        case L_BN:
+            bn_backward(net, l, team, k, W, &slot, n0, nb, p->N);
+            break;
+        case L_MAXPOOL:
+            fn_maxpool_backward(dx, dy, x, nb, in->h, in->w, in->c, 3, 2, 0, 0, out->h, out->w);
+            break;
+        case L_CONCAT: {
+            int off = 0;
+            for (int j = 0; j < l->n_in; j++) {
+                fn_tbuf *src = &net->bufs[l->in[j]];
+                float *ds = dx_at(net, l->in[j], n0, nb);
+                if (src->view_of >= 0) { off += src->c; continue; } /* a view's gradient is the slice */
+                for (long r = 0; r < rows; r++) {
+                    float *d = ds + r * src->c;
+                    const float *gr = dy + r * out->c + off;
+                    for (int c = 0; c < src->c; c++) d[c] += gr[c];
+                }
+                off += src->c;
+            }
+            break;
+        }
+        case L_RESIDUAL: { /* dtrunk += g, dup = scale * g (g: dy through the ReLU), then the up conv */
+            fn_conv_shape cs = l->cs;
+            cs.N = nb;
+            float *dup = dx_at(net, l->tmp, n0, nb);
+            memset(dup, 0, sizeof(float) * rows * out->c);
+            fn_residual_backward(dx, dup, dy, y, rows * out->c, l->scale, l->act);
+            fn_conv2d_backward(dx_at(net, l->in[1], n0, nb), g + net->params[l->pw].offset, g + net->params[l->pb].offset,
+                               dup, x_at(net, l->in[1], n0), net->w + net->params[l->pw].offset, &cs, net->wk[k].ws);
+            break;
+        }
+        default: FN_ASSERT(0);
+        }
+    }
+    /* add the workers' weight gradients into g, each worker a slice, and clear them */
+    fn_team_barrier(team);
+    if (W > 1) {
+        size_t lo = net->n_weights * k / W, hi = net->n_weights * (k + 1) / W;
+        for (int j = 1; j < W; j++) {
+            float *gj = net->wk[j].g;
+            for (size_t q = lo; q < hi; q++) { net->g[q] += gj[q]; gj[q] = 0; }
+        }
+    }
+    return FN_OK;
+}
+
+fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng) {
+    FN_TRY(fn_trainnet_set_batch(net, N));
+    const int W = fn_parallel_workers(N, 1);
+    FN_TRY(ensure_workers(net, W));
+    fn_tbuf *in0 = &net->bufs[net->input];
+    memcpy(in0->x, x, sizeof(float) * (size_t)N * buf_floats(in0));
+    pass p = {net, N, train, 0};
+    FN_TRY(fn_parallel_team(W, trunk_forward, &p));
+    int slot = 0;
+    for (int i = net->head; i < net->n_layers; i++) {
+        fn_tlayer *l = &net->layers[i];
+        fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
+        switch (l->kind) {
+        case L_BN:
+            bn_forward(net, l, NULL, 0, 1, &slot, 0, N, N, train);
             break;
         case L_GAP:
             fn_global_avgpool_forward(out->x, in->x, N, in->h * in->w, in->c);
             break;
         case L_DROPOUT:
-            if (train && net->cfg.keep_prob < 1.0f) fn_dropout_forward(out->x, l->mask, in->x, rows * out->c, net->cfg.keep_prob, rng);
-            else fn_dropout_forward(out->x, l->mask, in->x, rows * out->c, 1.0f, NULL);
+            if (train && net->cfg.keep_prob < 1.0f) fn_dropout_forward(out->x, l->mask, in->x, (long)N * out->c, net->cfg.keep_prob, rng);
+            else fn_dropout_forward(out->x, l->mask, in->x, (long)N * out->c, 1.0f, NULL);
             break;
         case L_DENSE:
             fn_dense_forward(out->x, in->x, net->w + net->params[l->pw].offset, NULL, N, in->c, out->c);
@@ -422,6 +766,7 @@ fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train
         case L_L2NORM:
             fn_l2norm_forward(out->x, in->x, N, out->c, 1e-10f);
             break;
+        default: FN_ASSERT(0);
         }
     }
     return FN_OK;
@@ -430,52 +775,26 @@ fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train
 void fn_trainnet_zero_act_grads(fn_trainnet *net) {
     for (int i = 0; i < net->n_bufs; i++) {
         fn_tbuf *t = &net->bufs[i];
-        memset(t->dx, 0, sizeof(float) * (size_t)net->N * t->h * t->w * t->c);
+        if (i != net->input && t->view_of < 0 && net->dx_off[i] == NO_DX) memset(t->dx, 0, sizeof(float) * (size_t)net->N * buf_floats(t));
     }
 }
 
 void fn_trainnet_backward(fn_trainnet *net) {
     const int N = net->N;
-    for (int i = net->n_layers - 1; i >= 0; i--) {
+    int slot = 0;
+    for (int i = net->n_layers - 1; i >= net->head; i--) {
         fn_tlayer *l = &net->layers[i];
         fn_tbuf *in = &net->bufs[l->in[0]], *out = &net->bufs[l->out];
-        long rows = buf_rows(net, l->out);
-        /* the input image needs no gradient */
-        float *din = l->in[0] == net->input ? NULL : in->dx;
+        clear_gradients(net, i, 0, N);
         switch (l->kind) {
-        case L_CONV:
-            fn_conv2d_backward(din, net->g + net->params[l->pw].offset,
-                               l->pb >= 0 ? net->g + net->params[l->pb].offset : NULL, out->dx, in->x,
-                               net->w + net->params[l->pw].offset, &l->cs, net->ws);
-            break;
         case L_BN:
-            fn_batchnorm_backward(din, NULL, net->g + net->params[l->pb].offset, out->dx, in->x, out->x,
-                                  l->mean, l->rstd, NULL, rows, out->c, l->act);
-            break;
-        case L_MAXPOOL:
-            fn_maxpool_backward(din, out->dx, in->x, N, in->h, in->w, in->c, 3, 2, 0, 0, out->h, out->w);
-            break;
-        case L_CONCAT: {
-            int off = 0;
-            for (int k = 0; k < l->n_in; k++) {
-                fn_tbuf *src = &net->bufs[l->in[k]];
-                for (long r = 0; r < rows; r++) {
-                    float *d = src->dx + r * src->c;
-                    const float *g = out->dx + r * out->c + off;
-                    for (int c = 0; c < src->c; c++) d[c] += g[c];
-                }
-                off += src->c;
-            }
-            break;
-        }
-        case L_RESIDUAL:
-            fn_residual_backward(in->dx, net->bufs[l->in[1]].dx, out->dx, out->x, rows * out->c, l->scale, l->act);
+            bn_backward(net, l, NULL, 0, 1, &slot, 0, N, N);
             break;
         case L_GAP:
             fn_global_avgpool_backward(in->dx, out->dx, N, in->h * in->w, in->c);
             break;
         case L_DROPOUT:
-            fn_dropout_backward(in->dx, out->dx, l->mask, rows * out->c);
+            fn_dropout_backward(in->dx, out->dx, l->mask, (long)N * out->c);
             break;
         case L_DENSE:
             fn_dense_backward(in->dx, net->g + net->params[l->pw].offset, NULL, out->dx, in->x,
@@ -484,8 +803,13 @@ void fn_trainnet_backward(fn_trainnet *net) {
         case L_L2NORM:
             fn_l2norm_backward(in->dx, out->dx, in->x, out->x, N, out->c, 1e-10f);
             break;
+        default: FN_ASSERT(0);
         }
     }
+    int W = fn_parallel_workers(N, 1);
+    if (W > net->workers) W = net->workers; /* the forward allocated for this many */
+    pass p = {net, N, 1, 0};
+    fn_parallel_team(W, trunk_backward, &p); /* cannot fail */
 }
 
 double fn_trainnet_weight_decay(fn_trainnet *net, float wd, int add_grad) {

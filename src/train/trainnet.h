@@ -1,11 +1,14 @@
 /* trainnet.h — a trainable Inception-ResNet-v1 (facenet/src/models/inception_resnet_v1.py)
  * whose depth (blocks per stage), channel width and input size are parameters.
  *
- * The network is a list of layers over activation buffers (NHWC, contiguous), each with
- * a value and a gradient. Parameters live in one flat array (and gradients in another of
- * the same layout) so optimizers and the weight average work on plain vectors. Tensors
- * are named as facenet-pytorch's state_dict; conv weights are stored HWIO internally and
- * transposed to OIHW only on export. */
+ * The network is a list of layers over activation buffers (NHWC), each with a value and a
+ * gradient; a branch's last buffer may be a view into its concat buffer, and the trunk's
+ * gradients share one liveness-planned arena. The trunk runs data-parallel over the batch
+ * (batch-norm statistics merged across workers), the small head on the calling thread.
+ * Parameters live in one flat array (and gradients in another of the same layout) so
+ * optimizers and the weight average work on plain vectors. Tensors are named as
+ * facenet-pytorch's state_dict; conv weights are stored HWIO internally and transposed to
+ * OIHW only on export. */
 #ifndef FN_TRAINNET_H
 #define FN_TRAINNET_H
 #include "core.h"
@@ -34,7 +37,13 @@ typedef struct {
 } fn_tparam;
 enum { TN_P_CONV_W = 0, TN_P_DENSE_W = 1, TN_P_VEC = 2 };
 
-typedef struct { int h, w, c; float *x, *dx; } fn_tbuf; /* per image h*w*c; N images */
+typedef struct {
+    int h, w, c;        /* per image h*w*c; N images */
+    float *x, *dx;
+    int grad_only;      /* scratch for a gradient: no value is kept */
+    int view_of, coff;  /* >= 0: a channel slice (from coff) of that concat buffer, row
+                           stride its c; x and dx are NULL, the concat's hold the values */
+} fn_tbuf;
 
 typedef struct fn_tlayer fn_tlayer;
 
@@ -48,7 +57,19 @@ typedef struct {
     fn_tbuf *bufs; int n_bufs;
     fn_tlayer *layers; int n_layers;
     int N;                      /* images the buffers hold */
-    float *ws; size_t ws_size;  /* conv workspace */
+    /* The trunk's activation gradients share one arena: a gradient lives from the backward
+     * of its buffer's last reader (which clears it) to that of its writer, and gradients
+     * whose lives overlap get disjoint ranges. dx_off: floats per image (SIZE_MAX: the
+     * buffer has its own dx, or none for the input). */
+    float *dx_arena; size_t dx_floats; size_t *dx_off;
+    int *writer, *last_reader;  /* per buffer: the layer writing it, the last layer reading it */
+    int head;                   /* first layer after the trunk (global average pool) */
+    /* the trunk runs data-parallel: per worker a conv workspace, weight gradients (worker 0
+     * adds into g directly) and scratch for the batch-norm sums */
+    struct { float *g, *ws, *stat; double *tot; } wk[FN_MAX_WORKERS];
+    int workers;                /* workers with resources */
+    size_t ws_size;             /* floats of each workspace */
+    double *red; int c_max;     /* per-worker partial sums: [2 slots][FN_MAX_WORKERS][2 * c_max] */
     int input, prelogits, embedding; /* buffer indices */
     int trunk_channels[3];      /* block35 / block17 / block8 channels (256/896/1792 full) */
     int layer_cap, buf_cap, param_cap, stat_cap;
@@ -66,7 +87,8 @@ fn_status fn_trainnet_set_batch(fn_trainnet *net, int N);
  * updated), dropout drawn from rng; else moving statistics, no dropout.
  * Results: net->bufs[net->embedding].x (N, dim, L2-normalised), prelogits before it. */
 fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng);
-/* Clears every activation gradient (call before filling the output gradients). */
+/* Clears the head's activation gradients (call before filling the output gradients; the
+ * trunk's are cleared during the backward as they become live). */
 void fn_trainnet_zero_act_grads(fn_trainnet *net);
 /* Backpropagates from the gradients in bufs[embedding].dx and bufs[prelogits].dx into
  * net->g (added: clear net->g once per step). Needs the preceding training forward. */
