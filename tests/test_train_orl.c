@@ -5,12 +5,14 @@
  * slow for a test).
  * 1. triplet loss, 3 epochs x 8+ steps: the triplet loss of 30 fixed training triplets must
  *    fall by 20% from the initial model's, and the held-out accuracy must not fall by more
- *    than 0.03 (too noisy after so few steps to demand a rise);
+ *    than 0.03 (after so few triplet steps the summation order alone moves it +-0.04);
  * 2. resume: 1 epoch, then --resume for the rest, must repeat run 1's step losses (1e-6);
  * 3. fine-tuning from run 1's exported model: its accuracy before training equals run 1's
  *    final accuracy (same averaged weights and BN statistics), and training continues;
  *    with --val-use-flipped-images it equals the export's accuracy on image + mirror;
- * 4. softmax + center loss, 2 epochs: the loss falls;
+ * 4. softmax + center loss with scripts/train_orl.sh's augmentation, 3 epochs x 10 steps:
+ *    the loss falls and the held-out accuracy rises by more than 0.03 (softmax over the
+ *    training people is the reliable lift: +0.06..0.08 with 1 or 2 workers);
  * 5. a full-size export (depth 5,10,5, width 1; 80x80 input) opens with fn_model_open and embeds like
  *    the training network's inference forward (max-abs 1e-4). */
 #include "test_util.h"
@@ -103,30 +105,56 @@ static float fixed_triplet_loss(const char *model_path) {
 }
 
 /* Held-out accuracy of an exported model with each val image's embedding summed with its
- * mirror image's and renormalised: what val_use_flipped_images must report. */
-static float flipped_accuracy(const char *model_path, int S) {
-    fn_model *m = NULL;
-    if (fn_model_open(model_path, &m)) { fprintf(stderr, "%s\n", fn_last_error()); return NAN; }
-    const int n = 100, dim = fn_model_dim(m);
-    float *x = malloc(sizeof(float) * 2 * S * S * 3), *emb = malloc(sizeof(float) * n * dim), e2[2 * 512];
+ * mirror image's and renormalised: what val_use_flipped_images must report. Computed with
+ * a training network built from the export, in the training loop's batches of B, so the
+ * numbers are bit-identical (the inference path agrees to 1e-4 — check 5 — but a 10-fold
+ * threshold search turns such differences into different accuracies). */
+static float flipped_accuracy(const char *model_path, int S, int B) {
+    fn_tensor_set ts;
+    if (fn_safetensors_load(model_path, &ts)) { fprintf(stderr, "%s\n", fn_last_error()); return NAN; }
+    fn_trainnet_config cfg;
+    fn_trainnet_config_default(&cfg);
+    cfg.image_size = S;
+    fn_trainnet *net = NULL;
+    if (fn_tensor_set_to_f32(&ts) || fn_trainnet_config_from_model(&ts, &cfg) || fn_trainnet_create(&cfg, &net) ||
+        (fn_trainnet_init(net, 1), fn_trainnet_import(net, &ts)) || fn_trainnet_set_batch(net, B)) {
+        fprintf(stderr, "%s\n", fn_last_error()); fn_tensor_set_free(&ts); fn_trainnet_free(net); return NAN;
+    }
+    fn_tensor_set_free(&ts);
+    /* the held-out folder in the loader's order (pairs are taken in that order) */
+    fn_dataset ds;
+    if (fn_dataset_load(dirs[2], &ds) || ds.n_classes != 10) return NAN;
+    const int n = 100, dim = cfg.dim;
+    float *x = malloc(sizeof(float) * 2 * n * S * S * 3), *emb = calloc((size_t)n * dim, sizeof(float));
     int labels[100];
     for (int k = 0; k < n; k++) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/data/orl/s%d/%d.pgm", FN_SHARED_DIR, 31 + k / 10, k % 10 + 1);
+        if (ds.classes[k / 10].n_paths != 10) return NAN;
+        const char *path = ds.classes[k / 10].paths[k % 10];
         fn_image img;
-        if (fn_image_load(path, 1, &img) || fn_train_prepare_image(&img, S, FN_FIT_STRETCH, NULL, FN_STD_FIXED, NULL, x)) return NAN;
+        float *plain = x + (size_t)k * S * S * 3, *mirror = x + (size_t)(n + k) * S * S * 3;
+        if (fn_image_load(path, 1, &img) || fn_train_prepare_image(&img, S, FN_FIT_STRETCH, NULL, FN_STD_FIXED, NULL, plain)) return NAN;
         fn_image_free(&img);
         for (int y = 0; y < S; y++)
             for (int c = 0; c < S; c++)
-                for (int ch = 0; ch < 3; ch++) x[(size_t)S * S * 3 + ((size_t)y * S + c) * 3 + ch] = x[((size_t)y * S + S - 1 - c) * 3 + ch];
-        if (fn_irv1_forward((struct fn_model *)m, x, 2, S, e2, NULL)) return NAN;
-        double sq = 0;
-        for (int d = 0; d < dim; d++) { emb[k * dim + d] = e2[d] + e2[dim + d]; sq += (double)emb[k * dim + d] * emb[k * dim + d]; }
-        for (int d = 0; d < dim; d++) emb[k * dim + d] /= (float)sqrt(sq);
+                for (int ch = 0; ch < 3; ch++) mirror[((size_t)y * S + c) * 3 + ch] = plain[((size_t)y * S + S - 1 - c) * 3 + ch];
         labels[k] = k / 10;
     }
+    /* the same images in the same batches as the training loop: plain pass, mirrored pass */
+    for (int view = 0; view < 2; view++)
+        for (int k = 0; k < n; k += B) {
+            int nb = n - k < B ? n - k : B;
+            if (fn_trainnet_forward(net, x + (size_t)(view * n + k) * S * S * 3, nb, 0, NULL)) return NAN;
+            const float *e = net->bufs[net->embedding].x;
+            for (int i = 0; i < nb * dim; i++) emb[(size_t)k * dim + i] += e[i];
+        }
+    for (int k = 0; k < n; k++) {
+        double sq = 0;
+        for (int d = 0; d < dim; d++) sq += (double)emb[k * dim + d] * emb[k * dim + d];
+        for (int d = 0; d < dim; d++) emb[k * dim + d] *= (float)(1 / sqrt(sq));
+    }
     float acc = fn_train_pair_accuracy(emb, dim, labels, n, NULL);
-    fn_model_close(m);
+    fn_dataset_free(&ds);
+    fn_trainnet_free(net);
     free(x); free(emb);
     return acc;
 }
@@ -250,21 +278,25 @@ int main(void) {
     o.val_use_flipped_images = 1;
     record r3b;
     CHECK(run(&o, &r3b));
-    float want = flipped_accuracy(p, o.net.image_size);
-    printf("  flipped: %.4f in training, %.4f from the export (plain %.4f)\n", r3b.ne ? r3b.acc[0] : -1, want, r1.acc[2]);
+    float want = flipped_accuracy(p, o.net.image_size, o.batch_size);
+    printf("  flipped: %.4f in training, %.4f from the export (plain %.4f)\n", r3b.ne ? r3b.acc[0] : -1, want, r1.acc[3]);
     if (r3b.ne == 1) CHECK_CLOSE("flipped held-out accuracy", &r3b.acc[0], &want, 1, 1e-6);
 
-    printf("4. softmax + center loss on s1-s30\n");
+    printf("4. softmax + center loss on s1-s30 (stage 1 of scripts/train_orl.sh), held-out s31-s40\n");
     small_options(&o, FN_TRAIN_SOFTMAX, m4);
-    o.batch_size = 15;
-    o.epoch_size = 4;
+    o.batch_size = 30;
+    o.epoch_size = 10;
+    o.max_epochs = 3;
     o.center_loss_factor = 0.01f;
-    o.val_dir = NULL;
+    o.augment = (fn_augment){.random_flip = 1, .random_crop = 1, .rotate_deg = 10, .scale = 0.1f, .brightness = 0.1f, .contrast = 0.2f};
     CHECK(run(&o, &r4));
-    if (r4.ne == 2) {
-        printf("  mean loss %.4f -> %.4f\n", r4.mean_loss[0], r4.mean_loss[1]);
-        CHECK_MSG(r4.mean_loss[1] < r4.mean_loss[0], "softmax loss did not fall");
-    } else CHECK(r4.ne == 2);
+    if (r4.ne == 4) {
+        printf("  mean loss %.4f -> %.4f, held-out accuracy %.4f -> %.4f\n", r4.mean_loss[1], r4.mean_loss[3], r4.acc[0], r4.acc[3]);
+        CHECK_MSG(r4.mean_loss[3] < r4.mean_loss[1], "softmax loss did not fall");
+        /* softmax over the 30 training people lifts the unseen people's verification
+         * reliably within 30 steps (0.74 -> 0.8+ whatever the summation order) */
+        CHECK_MSG(r4.acc[3] > r4.acc[0] + 0.03, "held-out accuracy did not rise: %.4f -> %.4f", r4.acc[0], r4.acc[3]);
+    } else CHECK(r4.ne == 4);
 
     printf("5. export of the full network loads in fn_model_open\n");
     test_export_loads();
