@@ -120,12 +120,13 @@ static const float wino_zeros[WINO_MAX_C]; /* the taps outside the image read th
 
 /* V (16, nt, Cin) = B^T d B for tiles t0 .. t0+nt of in (N, H, W, [ld]) */
 void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt) {
-    const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cin;
+    const int C = s->Cin;
     const size_t plane = (size_t)nt * C;
     for (int j = 0; j < nt; j++) {
         long t = t0 + j;
-        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
-        int y0 = (rem / tw) * 2 - s->pad_top, x0 = (rem % tw) * 2 - s->pad_left;
+        int n, y0, x0;
+        fn_winograd_tile(s, 2, t, &n, &y0, &x0);
+        y0 -= s->pad_top; x0 -= s->pad_left;
         const float *d[16];
         for (int y = 0; y < 4; y++)
             for (int x = 0; x < 4; x++) {
@@ -157,12 +158,12 @@ void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s
 /* out tiles t0 .. t0+nt = act(beta * out + alpha * (A^T M A + bias)) from M (16, nt, Cout) */
 static void wino_output(float *out, int ld, const float *M, const fn_conv_shape *s, long t0, int nt,
                         const float *bias, float alpha, float beta, fn_act act) {
-    const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cout;
+    const int C = s->Cout;
     const size_t plane = (size_t)nt * C;
     for (int j = 0; j < nt; j++) {
         long t = t0 + j;
-        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
-        int oy0 = (rem / tw) * 2, ox0 = (rem % tw) * 2;
+        int n, oy0, ox0;
+        fn_winograd_tile(s, 2, t, &n, &oy0, &ox0);
         float *o[4], junk[WINO_MAX_C]; /* outputs past the edge of a partial tile go to junk */
         for (int a = 0; a < 2; a++)
             for (int b = 0; b < 2; b++) {
@@ -274,12 +275,13 @@ static void f4_at_vec(float *restrict y0, float *restrict y1, float *restrict y2
 /* V (36, nt, Cin) for tiles t0 .. t0+nt; scratch: 36 * Cin floats */
 static void wino4_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt,
                         float *scratch) {
-    const int tw = (s->OW + 3) / 4, th = (s->OH + 3) / 4, C = s->Cin;
+    const int C = s->Cin;
     const size_t plane = (size_t)nt * C;
     for (int j = 0; j < nt; j++) {
         long t = t0 + j;
-        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
-        int y0 = (rem / tw) * 4 - s->pad_top, x0 = (rem % tw) * 4 - s->pad_left;
+        int n, y0, x0;
+        fn_winograd_tile(s, 4, t, &n, &y0, &x0);
+        y0 -= s->pad_top; x0 -= s->pad_left;
         const float *d[36];
         for (int y = 0; y < 6; y++)
             for (int x = 0; x < 6; x++) {
@@ -306,13 +308,13 @@ static void wino4_input(float *V, const float *in, int ld, const fn_conv_shape *
  * scratch: 40 * Cout floats */
 static void wino4_output(float *out, int ld, const float *M, const fn_conv_shape *s, long t0, int nt,
                          const float *bias, float alpha, float beta, fn_act act, float *scratch) {
-    const int tw = (s->OW + 3) / 4, th = (s->OH + 3) / 4, C = s->Cout;
+    const int C = s->Cout;
     const size_t plane = (size_t)nt * C;
     float *q = scratch, *y = scratch + 24 * (size_t)C; /* q[(a*6+x)*C], y[(a*4+b)*C] */
     for (int j = 0; j < nt; j++) {
         long t = t0 + j;
-        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
-        int oy0 = (rem / tw) * 4, ox0 = (rem % tw) * 4;
+        int n, oy0, ox0;
+        fn_winograd_tile(s, 4, t, &n, &oy0, &ox0);
         const float *m = M + (size_t)j * C;
         for (int x = 0; x < 6; x++)
             f4_at_vec(q + (0 * 6 + x) * C, q + (1 * 6 + x) * C, q + (2 * 6 + x) * C, q + (3 * 6 + x) * C,

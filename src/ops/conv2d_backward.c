@@ -62,12 +62,12 @@ static const float wgrad_zeros[4096]; /* dY taps past the edge (Winograd channel
 
 /* Mg (16, nt, Cout) = A dy A^T for 2x2 output tiles t0 .. t0+nt of dout (N,OH,OW,Cout) */
 static void wgrad_dy(float *Mg, const float *dout, const fn_conv_shape *s, long t0, int nt) {
-    const int tw = (s->OW + 1) / 2, th = (s->OH + 1) / 2, C = s->Cout;
+    const int C = s->Cout;
     const size_t plane = (size_t)nt * C;
     for (int j = 0; j < nt; j++) {
         long t = t0 + j;
-        int n = (int)(t / ((long)th * tw)), rem = (int)(t % ((long)th * tw));
-        int oy0 = (rem / tw) * 2, ox0 = (rem % tw) * 2;
+        int n, oy0, ox0;
+        fn_winograd_tile(s, 2, t, &n, &oy0, &ox0);
         const float *d[4];
         for (int a = 0; a < 2; a++)
             for (int b = 0; b < 2; b++) {

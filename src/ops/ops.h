@@ -24,6 +24,15 @@ typedef struct {
     int OH, OW, Cout;   /* output */
 } fn_conv_shape;
 
+/* Winograd tile t of a conv's output, tiles of m x m outputs numbered in (N, ceil(OH/m),
+ * ceil(OW/m)) order: its image n and the output row and column where it starts. */
+static inline void fn_winograd_tile(const fn_conv_shape *s, int m, long t, int *n, int *oy0, int *ox0) {
+    const long tw = (s->OW + m - 1) / m, per_image = tw * ((s->OH + m - 1) / m), rem = t % per_image;
+    *n = (int)(t / per_image);
+    *oy0 = (int)(rem / tw) * m;
+    *ox0 = (int)(rem % tw) * m;
+}
+
 /* Fills OH, OW, pad_top, pad_left from the padding mode. */
 void fn_conv_shape_init(fn_conv_shape *s, int N, int H, int W, int Cin, int Cout,
                         int kh, int kw, int sh, int sw, fn_padding pad);
