@@ -147,10 +147,12 @@ static float flipped_accuracy(const char *model_path, int S, int B) {
             const float *e = net->bufs[net->embedding].x;
             for (int i = 0; i < nb * dim; i++) emb[(size_t)k * dim + i] += e[i];
         }
+    /* TF's l2_normalize: x / sqrt(max(sum x^2, 1e-10)) */
     for (int k = 0; k < n; k++) {
         double sq = 0;
         for (int d = 0; d < dim; d++) sq += (double)emb[k * dim + d] * emb[k * dim + d];
-        for (int d = 0; d < dim; d++) emb[k * dim + d] *= (float)(1 / sqrt(sq));
+        float inv = 1.0f / sqrtf((float)(sq > 1e-10 ? sq : 1e-10));
+        for (int d = 0; d < dim; d++) emb[k * dim + d] *= inv;
     }
     float acc = fn_train_pair_accuracy(emb, dim, labels, n, NULL);
     fn_dataset_free(&ds);

@@ -345,12 +345,9 @@ static fn_status evaluate_held_out(trainer *t, image_source *val, fn_train_epoch
         const int dim = t->net->cfg.dim;
         float *mirror = malloc(sizeof(float) * (size_t)(n ? n : 1) * dim);
         s = mirror ? forward_images(t, t->ema, n, fill_ref_mirrored, &r, mirror, NULL) : fn_fail(FN_ERR_NOMEM, "out of memory");
-        for (int i = 0; !s && i < n; i++) {
-            float *e = emb + (size_t)i * dim, *m = mirror + (size_t)i * dim;
-            double sq = 0;
-            for (int d = 0; d < dim; d++) { e[d] += m[d]; sq += (double)e[d] * e[d]; }
-            float inv = sq > 0 ? (float)(1 / sqrt(sq)) : 0;
-            for (int d = 0; d < dim; d++) e[d] *= inv;
+        if (!s) {
+            for (size_t i = 0; i < (size_t)n * dim; i++) emb[i] += mirror[i];
+            fn_l2norm_forward(emb, emb, n, dim, 1e-10f); /* as the network's own embedding */
         }
         free(mirror);
     }
