@@ -331,5 +331,6 @@ int main(void) {
     test_conv_ref(1, 24, 24, 20, 16, 3, 3, FN_PAD_SAME);  /* F(4x4), pad 1 */
     test_conv_ref(2, 8, 8, 32, 24, 7, 1, FN_PAD_SAME);    /* block17's 7x1 as im2col conv */
     test_conv_ref(2, 48, 47, 16, 16, 3, 3, FN_PAD_SAME);  /* more tiles than one pass takes */
+    test_conv_ref(5, 64, 63, 16, 16, 3, 3, FN_PAD_SAME);  /* F(4x4) weight gradient over two passes */
     return tu_finish("test_backward");
 }

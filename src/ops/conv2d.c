@@ -48,7 +48,7 @@ int fn_im2col_images(const fn_conv_shape *s) {
  * (tiles x Cin) @ (Cin x Cout) between an input and an output transform.
  *   V = B^T d B (4x4 input tile), U = G g G^T (3x3 kernel), Y = A^T (V . U) A (2x2 output)
  * Tiles are processed in chunks so the transformed tiles stay small. */
-#define WINO_CHUNK 768 /* tiles per pass */
+#define WINO_CHUNK 128 /* tiles per pass */
 #define WINO_MAX_C 4096 /* channel cap: zero taps and edge scratch are static/stack arrays */
 
 #define WINO_MIN_TILES 64 /* fewer tiles: the 16/9 larger weights cost more than the GEMM saves */
@@ -70,16 +70,20 @@ int fn_conv2d_uses_winograd(const fn_conv_shape *s) {
 /* Large maps use F(4x4, 3x3) (36 products per 16 outputs; more rounding, still ~1e-6
  * relative here); small ones F(2x2, 3x3), whose 2x2 tiles waste less at the edges. */
 #define WINO4_MIN_SIDE 24
-static int use_f4(const fn_conv_shape *s) { return s->OH >= WINO4_MIN_SIDE && s->OW >= WINO4_MIN_SIDE; }
+/* F(4x4)'s tiles per pass: 36 planes of transformed input and product must stay in the
+ * core's L2 between the transform, the GEMMs and the output transform (768 tiles ran the
+ * stem's 32-channel convs 1.6-1.9x slower) */
+#define WINO4_CHUNK 64
+int fn_winograd_f4(const fn_conv_shape *s) { return s->OH >= WINO4_MIN_SIDE && s->OW >= WINO4_MIN_SIDE; }
 
-static long wino4_tiles(const fn_conv_shape *s) {
+long fn_winograd4_tiles(const fn_conv_shape *s) {
     return (long)s->N * ((s->OH + 3) / 4) * ((s->OW + 3) / 4);
 }
 
 static size_t wino_workspace(const fn_conv_shape *s) {
-    int f4 = use_f4(s);
-    long t = f4 ? wino4_tiles(s) : fn_winograd_tiles(s);
-    size_t tc = (size_t)(t < WINO_CHUNK ? t : WINO_CHUNK), planes = f4 ? 36 : 16;
+    int f4 = fn_winograd_f4(s);
+    long t = f4 ? fn_winograd4_tiles(s) : fn_winograd_tiles(s), chunk = f4 ? WINO4_CHUNK : WINO_CHUNK;
+    size_t tc = (size_t)(t < chunk ? t : chunk), planes = f4 ? 36 : 16;
     size_t scratch = f4 ? 40 * ((size_t)s->Cin + s->Cout) : 0; /* one tile's stages */
     return planes * ((size_t)s->Cin * s->Cout + tc * ((size_t)s->Cin + s->Cout)) + scratch;
 }
@@ -273,7 +277,7 @@ static void f4_at_vec(float *restrict y0, float *restrict y1, float *restrict y2
 }
 
 /* V (36, nt, Cin) for tiles t0 .. t0+nt; scratch: 36 * Cin floats */
-static void wino4_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt,
+void fn_winograd4_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt,
                         float *scratch) {
     const int C = s->Cin;
     const size_t plane = (size_t)nt * C;
@@ -343,14 +347,14 @@ static void conv_winograd4(float *out, int ld_out, const float *in, int ld_in, c
                            const float *bias, const fn_conv_shape *s, float alpha, float beta,
                            fn_act act, float *ws) {
     const int Cin = s->Cin, Cout = s->Cout;
-    const long T = wino4_tiles(s);
-    const int tc = (int)(T < WINO_CHUNK ? T : WINO_CHUNK);
+    const long T = fn_winograd4_tiles(s);
+    const int tc = (int)(T < WINO4_CHUNK ? T : WINO4_CHUNK);
     float *U = ws, *V = U + 36 * (size_t)Cin * Cout, *M = V + 36 * (size_t)tc * Cin;
     float *scratch = M + 36 * (size_t)tc * Cout;
     wino4_weights(U, w, Cin, Cout); /* per call: only large maps come here, the cost is small */
     for (long t0 = 0; t0 < T; t0 += tc) {
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
-        wino4_input(V, in, ld_in, s, t0, nt, scratch);
+        fn_winograd4_input(V, in, ld_in, s, t0, nt, scratch);
         for (int k = 0; k < 36; k++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, Cout, Cin, 1.0f,
                         V + (size_t)k * nt * Cin, Cin, U + (size_t)k * Cin * Cout, Cout, 0.0f,
@@ -395,7 +399,7 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
     const long pix = (long)s->OH * s->OW;
     if (s->N <= 0 || pix <= 0 || s->Cout <= 0) return;
     if (fn_conv2d_uses_winograd(s)) {
-        if (use_f4(s)) conv_winograd4(out, ld_out, in, ld_in, w, bias, s, alpha, beta, act, workspace);
+        if (fn_winograd_f4(s)) conv_winograd4(out, ld_out, in, ld_in, w, bias, s, alpha, beta, act, workspace);
         else conv_winograd(out, ld_out, in, ld_in, w, w_winograd, bias, s, alpha, beta, act, workspace);
         return;
     }
