@@ -68,9 +68,9 @@ static void test_conv(int N, int H, int W, int Cin, int Cout, int kh, int kw, in
 /* Shapes large enough for the Winograd paths (F(2x2) and F(4x4), used by the data
  * gradient of stride-1 3x3 convs): against direct sums in double, too big for finite
  * differences. */
-static void test_conv_ref(int N, int H, int W, int Cin, int Cout, int kh, int kw, fn_padding pad) {
+static void test_conv_ref(int N, int H, int W, int Cin, int Cout, int kh, int kw, int st, fn_padding pad) {
     fn_conv_shape s;
-    fn_conv_shape_init(&s, N, H, W, Cin, Cout, kh, kw, 1, 1, pad);
+    fn_conv_shape_init(&s, N, H, W, Cin, Cout, kh, kw, st, st, pad);
     long nin = (long)N * H * W * Cin, nw = (long)kh * kw * Cin * Cout, nout = (long)N * s.OH * s.OW * Cout;
     float *in = rnd(nin, 1), *w = rnd(nw, 0.5f), *R = rnd(nout, 1), *ws = zeros((long)fn_conv2d_backward_workspace(&s));
     float *din = rnd(nin, 1), *din0 = zeros(nin), *dw = zeros(nw), *rin = zeros(nin), *rw = zeros(nw);
@@ -81,7 +81,7 @@ static void test_conv_ref(int N, int H, int W, int Cin, int Cout, int kh, int kw
             for (int ox = 0; ox < s.OW; ox++)
                 for (int ky = 0; ky < kh; ky++)
                     for (int kx = 0; kx < kw; kx++) {
-                        int iy = oy - s.pad_top + ky, ix = ox - s.pad_left + kx;
+                        int iy = oy * st - s.pad_top + ky, ix = ox * st - s.pad_left + kx;
                         if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
                         const float *g = R + (((long)n * s.OH + oy) * s.OW + ox) * Cout;
                         for (int ci = 0; ci < Cin; ci++) {
@@ -94,7 +94,7 @@ static void test_conv_ref(int N, int H, int W, int Cin, int Cout, int kh, int kw
                         }
                     }
     for (long i = 0; i < nin; i++) rin[i] += din0[i];
-    printf("conv %dx%d stride 1 %s, %dx%dx%dx%d -> %d (direct reference)\n", kh, kw, pad ? "SAME" : "VALID", N, H, W, Cin, Cout);
+    printf("conv %dx%d stride %d %s, %dx%dx%dx%d -> %d (direct reference)\n", kh, kw, st, pad ? "SAME" : "VALID", N, H, W, Cin, Cout);
     CHECK_REL("conv dinput (added to existing)", din, rin, nin, 1e-4);
     CHECK_REL("conv dweight", dw, rw, nw, 1e-4);
     free(in); free(w); free(R); free(ws); free(din); free(din0); free(dw); free(rin); free(rw);
@@ -326,11 +326,14 @@ int main(void) {
         free(c.f); free(c.centers); free(d);
     }
     /* last, so the random inputs of the tests above stay as they were */
-    test_conv_ref(2, 16, 16, 16, 24, 3, 3, FN_PAD_SAME);  /* Winograd F(2x2) data gradient */
-    test_conv_ref(1, 26, 25, 16, 20, 3, 3, FN_PAD_VALID); /* F(4x4), pad 2, odd edge */
-    test_conv_ref(1, 24, 24, 20, 16, 3, 3, FN_PAD_SAME);  /* F(4x4), pad 1 */
-    test_conv_ref(2, 8, 8, 32, 24, 7, 1, FN_PAD_SAME);    /* block17's 7x1 as im2col conv */
-    test_conv_ref(2, 48, 47, 16, 16, 3, 3, FN_PAD_SAME);  /* more tiles than one pass takes */
-    test_conv_ref(5, 64, 63, 16, 16, 3, 3, FN_PAD_SAME);  /* F(4x4) weight gradient over two passes */
+    test_conv_ref(2, 16, 16, 16, 24, 3, 3, 1, FN_PAD_SAME);  /* Winograd F(2x2) data gradient */
+    test_conv_ref(1, 26, 25, 16, 20, 3, 3, 1, FN_PAD_VALID); /* F(4x4), pad 2, odd edge */
+    test_conv_ref(1, 24, 24, 20, 16, 3, 3, 1, FN_PAD_SAME);  /* F(4x4), pad 1 */
+    test_conv_ref(2, 8, 8, 32, 24, 7, 1, 1, FN_PAD_SAME);    /* block17's 7x1 as im2col conv */
+    test_conv_ref(2, 48, 47, 16, 16, 3, 3, 1, FN_PAD_SAME);  /* more tiles than one pass takes */
+    test_conv_ref(5, 64, 63, 16, 16, 3, 3, 1, FN_PAD_SAME);  /* F(4x4) weight gradient over two passes */
+    test_conv_ref(2, 36, 35, 16, 24, 3, 3, 2, FN_PAD_VALID); /* stride 2: dW by im2col, din by col2im */
+    test_conv_ref(1, 16, 15, 20, 16, 3, 3, 2, FN_PAD_SAME);  /* stride 2, pad, odd width */
+    test_conv_ref(3, 17, 17, 16, 16, 3, 3, 2, FN_PAD_VALID); /* 17 -> 8 as in mixed_6a */
     return tu_finish("test_backward");
 }

@@ -138,6 +138,11 @@ static void test_conv_cases(void) {
     /* maps of >= 24 px take F(4x4,3x3): partial tiles, two tile chunks, residual epilogue */
     check_conv("Winograd F4 3x3 VALID 66x62 16->24 (chunks)", 4, 66, 62, 16, 24, 3, 3, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
     check_conv("Winograd F4 3x3 SAME 27x25 32->16 residual", 1, 27, 25, 32, 16, 3, 3, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 0.5f, 1, 1);
+    /* 3x3 stride 2 at the channel counts of the reductions: odd and even outputs, SAME and
+     * VALID, the residual epilogue */
+    check_conv("stride-2 3x3 VALID 36x35 16->24 bias ReLU (chunks)", 3, 36, 35, 16, 24, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
+    check_conv("stride-2 3x3 SAME 16x15 20->16 residual 0.3", 2, 16, 15, 20, 16, 3, 3, 2, FN_PAD_SAME, 1, FN_ACT_NONE, 0.3f, 1, 0);
+    check_conv("stride-2 3x3 VALID 17x17 32->16", 2, 17, 17, 32, 16, 3, 3, 2, FN_PAD_VALID, 0, FN_ACT_NONE, 1, 0, 0);
     /* few output rows (batch 1 at 3x3 / 4x4 pixels): GEMMs with M = 9 and 16 */
     check_conv("small M: 1x1 3x3 1792->200 residual", 1, 3, 3, 1792, 200, 1, 1, 1, FN_PAD_VALID, 1, FN_ACT_RELU, 0.2f, 1, 0);
     check_conv("small M: 3x3 s2 VALID 9x9 64->70", 1, 9, 9, 64, 70, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
