@@ -67,12 +67,13 @@ int fn_conv2d_uses_winograd(const fn_conv_shape *s) {
            s->OH >= 2 && s->OW >= 2 && fn_winograd_tiles(s) >= WINO_MIN_TILES;
 }
 
-/* Large maps use F(4x4, 3x3) (36 products per 16 outputs; more rounding, still ~1e-6
- * relative here); small ones F(2x2, 3x3), whose 2x2 tiles waste less at the edges. */
-#define WINO4_MIN_SIDE 24
-/* F(4x4)'s tiles per pass: 36 planes of transformed input and product must stay in the
+/* Maps of 16+ pixels use F(4x4, 3x3) (36 products per 16 outputs; more rounding, still
+ * ~1e-6 relative here); smaller ones F(2x2, 3x3), whose 2x2 tiles waste less at the edges
+ * (at 17x17, F(4x4) ran block35's 32->32 and mixed_6a's 192->192 convs 15-25% faster).
+ * F(4x4)'s tiles per pass: 36 planes of transformed input and product must stay in the
  * core's L2 between the transform, the GEMMs and the output transform (768 tiles ran the
  * stem's 32-channel convs 1.6-1.9x slower) */
+#define WINO4_MIN_SIDE 16
 #define WINO4_CHUNK 64
 int fn_winograd_f4(const fn_conv_shape *s) { return s->OH >= WINO4_MIN_SIDE && s->OW >= WINO4_MIN_SIDE; }
 

@@ -69,7 +69,7 @@ void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int 
 int fn_conv2d_uses_winograd(const fn_conv_shape *s);
 long fn_winograd_tiles(const fn_conv_shape *s);
 void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt);
-/* F(4x4,3x3) for large maps (both sides >= 24): whether a Winograd shape takes it, its 4x4
+/* F(4x4,3x3) for larger maps (both output sides >= 16): whether a Winograd shape takes it, its 4x4
  * output tiles, and V (36, nt, Cin) = B^T d B of 6x6 input tiles (scratch: 36 * Cin floats). */
 int fn_winograd_f4(const fn_conv_shape *s);
 long fn_winograd4_tiles(const fn_conv_shape *s);
