@@ -92,6 +92,7 @@ static size_t wino_workspace(const fn_conv_shape *s) {
 size_t fn_conv2d_workspace(const fn_conv_shape *s) {
     if (fn_conv_is_pointwise(s)) return 0;
     if (fn_conv2d_uses_winograd(s)) return wino_workspace(s);
+    if (fn_conv2d_uses_winograd1d(s)) return fn_conv2d_winograd1d_workspace(s);
     return (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
 }
 
@@ -402,6 +403,10 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
     if (fn_conv2d_uses_winograd(s)) {
         if (fn_winograd_f4(s)) conv_winograd4(out, ld_out, in, ld_in, w, bias, s, alpha, beta, act, workspace);
         else conv_winograd(out, ld_out, in, ld_in, w, w_winograd, bias, s, alpha, beta, act, workspace);
+        return;
+    }
+    if (fn_conv2d_uses_winograd1d(s)) { /* 1x7 / 7x1: F(2,7), conv2d_winograd1d.c */
+        fn_conv2d_winograd1d_forward(out, ld_out, in, ld_in, w, bias, s, alpha, beta, act, workspace);
         return;
     }
     if (fn_conv_is_pointwise(s)) {

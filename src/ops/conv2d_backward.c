@@ -49,6 +49,7 @@ size_t fn_conv2d_backward_workspace(const fn_conv_shape *s) {
     if (fn_conv_is_pointwise(s)) return 0;
     size_t col = fn_conv2d_uses_winograd(s) ? wgrad_workspace(s)
                : (size_t)fn_im2col_images(s) * s->OH * s->OW * s->kh * s->kw * s->Cin;
+    if (fn_conv2d_uses_winograd1d(s)) col = fn_conv2d_winograd1d_workspace(s);
     if (din_as_conv(s)) {
         fn_conv_shape t;
         transposed_shape(&t, s);
@@ -256,6 +257,10 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
         return;
     }
     const int g = fn_im2col_images(s), by_conv = din_as_conv(s), wino = fn_conv2d_uses_winograd(s);
+    if (dw && fn_conv2d_uses_winograd1d(s)) { /* 1x7 / 7x1: F(2,7), conv2d_winograd1d.c */
+        fn_conv2d_winograd1d_wgrad(dw, dout, in, s, workspace);
+        dw = NULL;
+    }
     if (din && by_conv) {
         fn_conv_shape t;
         transposed_shape(&t, s);

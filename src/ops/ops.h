@@ -56,6 +56,17 @@ void fn_conv2d_forward_ex(float *out, int ld_out, const float *in, int ld_in, co
  * weights are 16 * Cin * Cout floats: U (16, Cin, Cout) from HWIO w (3, 3, Cin, Cout). */
 int fn_conv2d_winograd_eligible(int kh, int kw, int sh, int sw, int Cin, int Cout);
 void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout);
+/* 1x7 and 7x1 stride-1 convs (Block17) with 32..4096 channels, >= 32 two-output tiles and
+ * tiles * Cin * Cout >= 2^17 run as the 1-D Winograd F(2,7) of conv2d_winograd1d.c, which
+ * fn_conv2d_forward_ex calls with its own semantics (bias, alpha, beta, act, ld_in, ld_out;
+ * w_winograd is not used). Tiles: N * OH * ceil(OW/2) for 1x7, N * ceil(OH/2) * OW for 7x1.
+ * The workspace also covers the im2col of a smaller batch of the same shape. */
+int fn_conv2d_uses_winograd1d(const fn_conv_shape *s);
+long fn_winograd1d_tiles(const fn_conv_shape *s);
+size_t fn_conv2d_winograd1d_workspace(const fn_conv_shape *s);
+void fn_conv2d_winograd1d_forward(float *out, int ld_out, const float *in, int ld_in, const float *w,
+                                  const float *bias, const fn_conv_shape *s, float alpha, float beta,
+                                  fn_act act, float *workspace);
 
 /* Shared by conv2d.c and conv2d_backward.c: a 1x1 stride-1 unpadded conv is a plain GEMM;
  * im2col fills col (n_img*OH*OW, kh*kw*Cin) from in (n_img,H,W,[ld]) (taps outside the
