@@ -4,7 +4,8 @@
  *   y = A^T [(G g) . (B^T d)]   (A^T 2x8, G 8x7, B^T 8x8),
  * run as 8 GEMMs (tiles x Cin) @ (Cin x Cout) between an input and an output transform, like
  * the F(2x2,3x3) code in conv2d.c. Interpolation points 0, 1, -1, 2, -2, 1/2, -1/2, inf
- * (B^T is the input transform of the well-known F(6,3), which has the same 8 points).
+ * (B^T is the input transform of the well-known F(6,3), which has the same 8 points);
+ * tools/winograd_f27.py derives A, B, G and checks the ones written here exactly.
  * Rounding: ~2e-6 of the largest output at 128 input channels (max-abs ~4e-5 with outputs
  * up to ~20; im2col ~5e-7), float32 against a double direct conv (test_ops, bench_conv1d).
  * 1x3 / 3x1 (Block8, 3x3 maps) stay im2col: F(2,3) there would save at most 10% (its 4
