@@ -2,7 +2,9 @@
  * Loss L = sum(out * R) with a fixed random R, so dout = R. Each input element (all of
  * them: the tensors are small) is perturbed by ±h = 1e-2 in float32 and L accumulated in
  * double; the check is max|analytic - numeric| / max|numeric| <= 1e-2 (float rounding in
- * L is ~1e-6 relative, divided by h gives ~1e-4; kinks of ReLU/max are rarely crossed). */
+ * L is ~1e-6 relative, divided by h gives ~1e-4; kinks of ReLU/max are rarely crossed).
+ * Convs too big for that (the Winograd shapes: 3x3 F(2x2)/F(4x4), 1x7/7x1 F(2,7)) are checked
+ * against direct sums instead, relative error <= 1e-4 (measured ~1e-6 to 5e-6). */
 #include "test_util.h"
 #include "ops/ops_backward.h"
 
@@ -98,6 +100,15 @@ static void test_conv_ref(int N, int H, int W, int Cin, int Cout, int kh, int kw
     CHECK_REL("conv dinput (added to existing)", din, rin, nin, 1e-4);
     CHECK_REL("conv dweight", dw, rw, nw, 1e-4);
     free(in); free(w); free(R); free(ws); free(din); free(din0); free(dw); free(rin); free(rw);
+}
+
+/* 1x7 / 7x1 shapes that take the 1-D Winograd F(2,7) (forward, so the data gradient, and the
+ * weight gradient): checks that they do, then the direct reference */
+static void test_conv_ref_w1d(int N, int H, int W, int Cin, int Cout, int kh, int kw) {
+    fn_conv_shape s;
+    fn_conv_shape_init(&s, N, H, W, Cin, Cout, kh, kw, 1, 1, FN_PAD_SAME);
+    CHECK_MSG(fn_conv2d_uses_winograd1d(&s), "%dx%d %dx%dx%dx%d -> %d: not F(2,7)", kh, kw, N, H, W, Cin, Cout);
+    test_conv_ref(N, H, W, Cin, Cout, kh, kw, 1, FN_PAD_SAME);
 }
 
 /* ---------------------------------------------------------------- batch norm */
@@ -335,5 +346,10 @@ int main(void) {
     test_conv_ref(2, 36, 35, 16, 24, 3, 3, 2, FN_PAD_VALID); /* stride 2: dW by im2col, din by col2im */
     test_conv_ref(1, 16, 15, 20, 16, 3, 3, 2, FN_PAD_SAME);  /* stride 2, pad, odd width */
     test_conv_ref(3, 17, 17, 16, 16, 3, 3, 2, FN_PAD_VALID); /* 17 -> 8 as in mixed_6a */
+    test_conv_ref_w1d(45, 8, 8, 128, 128, 1, 7);             /* 1x7 / 7x1 as F(2,7): Block17 in training */
+    test_conv_ref_w1d(8, 8, 8, 64, 96, 7, 1);
+    test_conv_ref_w1d(3, 9, 7, 32, 40, 1, 7);                /* odd sides: half-used edge tiles */
+    test_conv_ref_w1d(4, 7, 11, 40, 32, 7, 1);
+    test_conv(2, 8, 8, 32, 64, 1, 7, 1, FN_PAD_SAME);        /* F(2,7) against finite differences */
     return tu_finish("test_backward");
 }

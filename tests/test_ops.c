@@ -1,7 +1,9 @@
 /* test_ops.c — the forward ops of src/ops against hand-computed values and a naive
  * double-precision direct convolution written here (independent of im2col + GEMM).
  * Tolerances: float GEMM vs double reference max-abs 1e-4 (values O(1), K <= 288; Winograd
- * F(4x4,3x3) measures ~3e-5 here, F(2x2,3x3) and im2col ~1e-6);
+ * F(4x4,3x3) measures ~3e-5 here, F(2x2,3x3) and im2col ~1e-6; the 1-D F(2,7) of the 1x7 /
+ * 7x1 convs ~3.5e-5 at 128 input channels, where K = 896 and |out| reaches ~20, i.e. ~2e-6
+ * of the largest output, ~1e-5 at 32-48 channels);
  * hand-computed small cases exact or 1e-6. */
 #include "test_util.h"
 #include "ops/ops.h"
@@ -150,6 +152,42 @@ static void test_conv_cases(void) {
     check_conv("3x3 VALID 160->79-like stem 15x15 3->8", 1, 15, 15, 3, 8, 3, 3, 2, FN_PAD_VALID, 1, FN_ACT_RELU, 1, 0, 0);
 }
 
+/* 1x7 / 7x1 stride 1 with >= 32 channels, >= 32 two-output tiles and tiles * Cin * Cout
+ * >= 2^17 take the 1-D Winograd F(2,7) path (conv2d_winograd1d.c); each case first checks
+ * that it does. */
+static void check_conv1d(const char *what, int N, int H, int W, int Cin, int Cout, int kh, int kw,
+                         fn_padding pad, int use_bias, fn_act act, float alpha, float beta) {
+    fn_conv_shape s;
+    fn_conv_shape_init(&s, N, H, W, Cin, Cout, kh, kw, 1, 1, pad);
+    CHECK_MSG(fn_conv2d_uses_winograd1d(&s), "%s: does not take the F(2,7) path", what);
+    check_conv(what, N, H, W, Cin, Cout, kh, kw, 1, pad, use_bias, act, alpha, beta, 0);
+}
+
+static void test_conv_winograd1d(void) {
+    printf("1x7 / 7x1 as Winograd F(2,7) vs direct double-precision reference:\n");
+    /* Block17's shapes (8x8, 128 channels); odd sides (a half-used edge tile); VALID;
+     * the residual epilogue (beta = 1) on channel-slice views; > 1 tile chunk; batch 1 */
+    check_conv1d("F(2,7) 1x7 SAME 8x8 128->128 bias ReLU", 2, 8, 8, 128, 128, 1, 7, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
+    check_conv1d("F(2,7) 7x1 SAME 8x8 128->96 bias", 3, 8, 8, 128, 96, 7, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0);
+    check_conv1d("F(2,7) 1x7 SAME 8x8 128->128 N=1", 1, 8, 8, 128, 128, 1, 7, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0);
+    check_conv1d("F(2,7) 1x7 SAME odd 9x7 32->40 bias ReLU", 3, 9, 7, 32, 40, 1, 7, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
+    check_conv1d("F(2,7) 7x1 SAME odd 9x7 40->32", 3, 9, 7, 40, 32, 7, 1, FN_PAD_SAME, 0, FN_ACT_NONE, 1, 0);
+    check_conv1d("F(2,7) 1x7 SAME odd 5x11 32->48 bias", 3, 5, 11, 32, 48, 1, 7, FN_PAD_SAME, 1, FN_ACT_NONE, 1, 0);
+    check_conv1d("F(2,7) 7x1 SAME odd 5x11 48->32 bias ReLU", 4, 5, 11, 48, 32, 7, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
+    check_conv1d("F(2,7) 1x7 VALID 6x13 32->32", 6, 6, 13, 32, 32, 1, 7, FN_PAD_VALID, 1, FN_ACT_NONE, 1, 0);
+    check_conv1d("F(2,7) 1x7 residual 0.17, beta 1, ReLU", 2, 8, 8, 64, 48, 1, 7, FN_PAD_SAME, 1, FN_ACT_RELU, 0.17f, 1);
+    check_conv1d("F(2,7) 7x1 residual 0.5, beta 1, odd 7x6", 3, 7, 6, 48, 64, 7, 1, FN_PAD_SAME, 1, FN_ACT_NONE, 0.5f, 1);
+    check_conv1d("F(2,7) 7x1 SAME 16x16 32->32 (two chunks)", 3, 16, 16, 32, 32, 7, 1, FN_PAD_SAME, 1, FN_ACT_RELU, 1, 0);
+    /* below the thresholds im2col stays: 16 tiles (batch 1 at 4x4); 32 tiles of 32 channels */
+    fn_conv_shape s;
+    fn_conv_shape_init(&s, 1, 4, 4, 128, 128, 1, 7, 1, 1, FN_PAD_SAME);
+    CHECK(!fn_conv2d_uses_winograd1d(&s));
+    fn_conv_shape_init(&s, 1, 8, 8, 32, 32, 7, 1, 1, 1, FN_PAD_SAME);
+    CHECK(!fn_conv2d_uses_winograd1d(&s));
+    fn_conv_shape_init(&s, 45, 8, 8, 16, 16, 1, 7, 1, 1, FN_PAD_SAME);
+    CHECK(!fn_conv2d_uses_winograd1d(&s));
+}
+
 /* Folding batch norm into the weights equals conv followed by explicit batch norm. */
 static void test_fold_bn(void) {
     printf("batch-norm folding:\n");
@@ -269,6 +307,7 @@ int main(void) {
     test_padding();
     test_conv_hand();
     test_conv_cases();
+    test_conv_winograd1d();
     test_fold_bn();
     test_pools();
     test_elementwise();
