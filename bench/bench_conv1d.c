@@ -37,13 +37,7 @@ static void old_forward(float *out, const float *in, const float *w, const fn_co
  * (channels swapped), padded k-1-pad; the flip is timed with either path */
 static void dgrad(float *din, const float *dout, const float *w, const fn_conv_shape *s, float *wt, int wino,
                   float *ws) {
-    for (int ky = 0; ky < s->kh; ky++)
-        for (int kx = 0; kx < s->kw; kx++) {
-            const float *src = w + ((size_t)(s->kh - 1 - ky) * s->kw + (s->kw - 1 - kx)) * s->Cin * s->Cout;
-            float *dst = wt + ((size_t)ky * s->kw + kx) * s->Cout * s->Cin;
-            for (int ci = 0; ci < s->Cin; ci++)
-                for (int co = 0; co < s->Cout; co++) dst[(size_t)co * s->Cin + ci] = src[(size_t)ci * s->Cout + co];
-        }
+    fn_conv2d_flip_kernel(wt, w, s);
     fn_conv_shape t = *s;
     t.H = s->OH; t.W = s->OW; t.Cin = s->Cout; t.OH = s->H; t.OW = s->W; t.Cout = s->Cin;
     t.pad_top = s->kh - 1 - s->pad_top; t.pad_left = s->kw - 1 - s->pad_left;

@@ -122,6 +122,22 @@ void fn_conv2d_winograd_weights(float *U, const float *w, int Cin, int Cout) {
     }
 }
 
+/* The GEMM stage shared by every Winograd-family path (F(2x2), F(4x4), F(2,7)): one GEMM per
+ * transform plane over a chunk of nt tiles. Forward: M_k (nt, Cout) = V_k (nt, Cin) U_k. */
+void fn_winograd_gemms(float *M, const float *V, const float *U, int planes, int nt, int Cin, int Cout) {
+    for (int k = 0; k < planes; k++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, Cout, Cin, 1.0f, V + (size_t)k * nt * Cin, Cin,
+                    U + (size_t)k * Cin * Cout, Cout, 0.0f, M + (size_t)k * nt * Cout, Cout);
+}
+
+/* Weight gradient: dU_k (Cin, Cout) (+)= V_k^T Mg_k, summed over the tiles of the chunk. */
+void fn_winograd_wgrad_gemms(float *dU, const float *V, const float *Mg, int planes, int nt, int Cin, int Cout,
+                             int accumulate) {
+    for (int k = 0; k < planes; k++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Cout, nt, 1.0f, V + (size_t)k * nt * Cin, Cin,
+                    Mg + (size_t)k * nt * Cout, Cout, accumulate ? 1.0f : 0.0f, dU + (size_t)k * Cin * Cout, Cout);
+}
+
 static const float wino_zeros[WINO_MAX_C]; /* the taps outside the image read these */
 
 /* V (16, nt, Cin) = B^T d B for tiles t0 .. t0+nt of in (N, H, W, [ld]) */
@@ -212,10 +228,7 @@ static void conv_winograd(float *out, int ld_out, const float *in, int ld_in, co
     for (long t0 = 0; t0 < T; t0 += tc) {
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
         fn_winograd_input(V, in, ld_in, s, t0, nt);
-        for (int k = 0; k < 16; k++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, Cout, Cin, 1.0f,
-                        V + (size_t)k * nt * Cin, Cin, U + (size_t)k * Cin * Cout, Cout, 0.0f,
-                        M + (size_t)k * nt * Cout, Cout);
+        fn_winograd_gemms(M, V, U, 16, nt, Cin, Cout);
         wino_output(out, ld_out, M, s, t0, nt, bias, alpha, beta, act);
     }
 }
@@ -357,10 +370,7 @@ static void conv_winograd4(float *out, int ld_out, const float *in, int ld_in, c
     for (long t0 = 0; t0 < T; t0 += tc) {
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
         fn_winograd4_input(V, in, ld_in, s, t0, nt, scratch);
-        for (int k = 0; k < 36; k++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, Cout, Cin, 1.0f,
-                        V + (size_t)k * nt * Cin, Cin, U + (size_t)k * Cin * Cout, Cout, 0.0f,
-                        M + (size_t)k * nt * Cout, Cout);
+        fn_winograd_gemms(M, V, U, 36, nt, Cin, Cout);
         wino4_output(out, ld_out, M, s, t0, nt, bias, alpha, beta, act, scratch);
     }
 }

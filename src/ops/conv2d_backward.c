@@ -59,8 +59,7 @@ size_t fn_conv2d_backward_workspace(const fn_conv_shape *s) {
     return col;
 }
 
-/* wt (kh,kw,Cout,Cin) = w (kh,kw,Cin,Cout) rotated by 180 degrees, channels swapped */
-static void flip_kernel(float *wt, const float *w, const fn_conv_shape *s) {
+void fn_conv2d_flip_kernel(float *wt, const float *w, const fn_conv_shape *s) {
     for (int ky = 0; ky < s->kh; ky++)
         for (int kx = 0; kx < s->kw; kx++) {
             const float *src = w + ((size_t)(s->kh - 1 - ky) * s->kw + (s->kw - 1 - kx)) * s->Cin * s->Cout;
@@ -112,9 +111,7 @@ static void wgrad_winograd(float *dw, const float *dout, const float *in, const 
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
         fn_winograd_input(V, in, Cin, s, t0, nt);
         wgrad_dy(Mg, dout, s, t0, nt);
-        for (int k = 0; k < 16; k++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Cout, nt, 1.0f, V + (size_t)k * nt * Cin, Cin,
-                        Mg + (size_t)k * nt * Cout, Cout, t0 ? 1.0f : 0.0f, dU + k * plane, Cout);
+        fn_winograd_wgrad_gemms(dU, V, Mg, 16, nt, Cin, Cout, t0 > 0);
     }
     /* G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1] (the forward's kernel transform) */
     for (size_t q = 0; q < plane; q++) {
@@ -197,9 +194,7 @@ static void wgrad_winograd4(float *dw, const float *dout, const float *in, const
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
         fn_winograd4_input(V, in, Cin, s, t0, nt, scratch);
         wgrad4_dy(Mg, dout, s, t0, nt, scratch);
-        for (int k = 0; k < 36; k++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Cout, nt, 1.0f, V + (size_t)k * nt * Cin, Cin,
-                        Mg + (size_t)k * nt * Cout, Cout, t0 ? 1.0f : 0.0f, dU + k * plane, Cout);
+        fn_winograd_wgrad_gemms(dU, V, Mg, 36, nt, Cin, Cout, t0 > 0);
     }
     for (size_t q = 0; q < plane; q++) {
         float u[6], t[6][3], col[6], r[3];
@@ -265,7 +260,7 @@ void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, 
         fn_conv_shape t;
         transposed_shape(&t, s);
         float *wt = workspace;
-        flip_kernel(wt, w, s);
+        fn_conv2d_flip_kernel(wt, w, s);
         fn_conv2d_forward_ex(din, s->Cin, dout, s->Cout, wt, NULL, NULL, &t, 1.0f, 1.0f, FN_ACT_NONE,
                              workspace + (size_t)K * s->Cout);
     }

@@ -185,10 +185,7 @@ void fn_conv2d_winograd1d_forward(float *out, int ld_out, const float *in, int l
     for (long t0 = 0; t0 < T; t0 += tc) {
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
         input_transform(V, in, ld_in, s, t0, nt);
-        for (int k = 0; k < 8; k++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nt, Cout, Cin, 1.0f,
-                        V + (size_t)k * nt * Cin, Cin, U + (size_t)k * Cin * Cout, Cout, 0.0f,
-                        M + (size_t)k * nt * Cout, Cout);
+        fn_winograd_gemms(M, V, U, 8, nt, Cin, Cout);
         output_transform(out, ld_out, M, s, t0, nt, bias, alpha, beta, act);
     }
 }
@@ -227,9 +224,7 @@ void fn_conv2d_winograd1d_wgrad(float *dw, const float *dout, const float *in, c
         int nt = (int)(T - t0 < tc ? T - t0 : tc);
         input_transform(V, in, Cin, s, t0, nt);
         dy_transform(Mg, dout, s, t0, nt);
-        for (int k = 0; k < 8; k++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Cout, nt, 1.0f, V + (size_t)k * nt * Cin, Cin,
-                        Mg + (size_t)k * nt * Cout, Cout, t0 ? 1.0f : 0.0f, dU + k * plane, Cout);
+        fn_winograd_wgrad_gemms(dU, V, Mg, 8, nt, Cin, Cout, t0 > 0);
     }
     #pragma omp simd
     for (size_t q = 0; q < plane; q++) { /* dw[k] += sum_a G[a][k] dU[a] */

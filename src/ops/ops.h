@@ -80,6 +80,12 @@ void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int 
 int fn_conv2d_uses_winograd(const fn_conv_shape *s);
 long fn_winograd_tiles(const fn_conv_shape *s);
 void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt);
+/* The per-plane GEMMs of the Winograd-family paths over a chunk of nt tiles: forward
+ * M_k (nt, Cout) = V_k (nt, Cin) U_k (Cin, Cout); weight gradient dU_k (Cin, Cout) = V_k^T Mg_k
+ * (added to dU when accumulate). */
+void fn_winograd_gemms(float *M, const float *V, const float *U, int planes, int nt, int Cin, int Cout);
+void fn_winograd_wgrad_gemms(float *dU, const float *V, const float *Mg, int planes, int nt, int Cin, int Cout,
+                             int accumulate);
 /* F(4x4,3x3) for larger maps (both output sides >= 16): whether a Winograd shape takes it, its 4x4
  * output tiles, and V (36, nt, Cin) = B^T d B of 6x6 input tiles (scratch: 36 * Cin floats). */
 int fn_winograd_f4(const fn_conv_shape *s);

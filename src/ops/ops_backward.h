@@ -14,6 +14,9 @@
 size_t fn_conv2d_backward_workspace(const fn_conv_shape *s);
 void fn_conv2d_backward(float *din, float *dw, float *dbias, const float *dout, const float *in,
                         const float *w, const fn_conv_shape *s, float *workspace);
+/* wt (kh,kw,Cout,Cin) = w (kh,kw,Cin,Cout) rotated by 180 degrees, channels swapped: the
+ * kernel of the data gradient run as a forward conv */
+void fn_conv2d_flip_kernel(float *wt, const float *w, const fn_conv_shape *s);
 /* The weight gradient of a conv that takes fn_conv2d_uses_winograd1d (1x7 / 7x1, F(2,7)):
  * dw (7,Cin,Cout) += G^T sum over tiles (B^T d)^T (A dy); in is contiguous (ld = Cin).
  * fn_conv2d_backward calls it; workspace: fn_conv2d_winograd1d_workspace(s) floats. */
