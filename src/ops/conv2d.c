@@ -140,6 +140,15 @@ void fn_winograd_wgrad_gemms(float *dU, const float *V, const float *Mg, int pla
 
 static const float wino_zeros[WINO_MAX_C]; /* the taps outside the image read these */
 
+void fn_winograd_window(const float **d, const float *t, int ld, int n, int H, int W, int y0, int x0, int size) {
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++) {
+            int iy = y0 + y, ix = x0 + x;
+            d[y * size + x] = (iy < 0 || iy >= H || ix < 0 || ix >= W) ? wino_zeros
+                            : t + (((long)n * H + iy) * W + ix) * ld;
+        }
+}
+
 /* V (16, nt, Cin) = B^T d B for tiles t0 .. t0+nt of in (N, H, W, [ld]) */
 void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt) {
     const int C = s->Cin;
@@ -150,12 +159,7 @@ void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s
         fn_winograd_tile(s, 2, t, &n, &y0, &x0);
         y0 -= s->pad_top; x0 -= s->pad_left;
         const float *d[16];
-        for (int y = 0; y < 4; y++)
-            for (int x = 0; x < 4; x++) {
-                int iy = y0 + y, ix = x0 + x;
-                d[y * 4 + x] = (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) ? wino_zeros
-                             : in + (((long)n * s->H + iy) * s->W + ix) * ld;
-            }
+        fn_winograd_window(d, in, ld, n, s->H, s->W, y0, x0, 4);
         float *v = V + (size_t)j * C;
         #pragma omp simd
         for (int c = 0; c < C; c++) {
@@ -302,12 +306,7 @@ void fn_winograd4_input(float *V, const float *in, int ld, const fn_conv_shape *
         fn_winograd_tile(s, 4, t, &n, &y0, &x0);
         y0 -= s->pad_top; x0 -= s->pad_left;
         const float *d[36];
-        for (int y = 0; y < 6; y++)
-            for (int x = 0; x < 6; x++) {
-                int iy = y0 + y, ix = x0 + x;
-                d[y * 6 + x] = (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) ? wino_zeros
-                             : in + (((long)n * s->H + iy) * s->W + ix) * ld;
-            }
+        fn_winograd_window(d, in, ld, n, s->H, s->W, y0, x0, 6);
         float *r = scratch; /* r[(y*6+x)*C] = (B^T d)[y][x] */
         for (int x = 0; x < 6; x++)
             f4_bt_vec(r + (0 * 6 + x) * C, r + (1 * 6 + x) * C, r + (2 * 6 + x) * C, r + (3 * 6 + x) * C,

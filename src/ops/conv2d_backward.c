@@ -69,7 +69,6 @@ void fn_conv2d_flip_kernel(float *wt, const float *w, const fn_conv_shape *s) {
         }
 }
 
-static const float wgrad_zeros[4096]; /* dY taps past the edge (Winograd channel cap) */
 
 /* Mg (16, nt, Cout) = A dy A^T for 2x2 output tiles t0 .. t0+nt of dout (N,OH,OW,Cout) */
 static void wgrad_dy(float *Mg, const float *dout, const fn_conv_shape *s, long t0, int nt) {
@@ -80,11 +79,7 @@ static void wgrad_dy(float *Mg, const float *dout, const fn_conv_shape *s, long 
         int n, oy0, ox0;
         fn_winograd_tile(s, 2, t, &n, &oy0, &ox0);
         const float *d[4];
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                int oy = oy0 + a, ox = ox0 + b;
-                d[a * 2 + b] = (oy < s->OH && ox < s->OW) ? dout + (((long)n * s->OH + oy) * s->OW + ox) * C : wgrad_zeros;
-            }
+        fn_winograd_window(d, dout, C, n, s->OH, s->OW, oy0, ox0, 2);
         float *m = Mg + (size_t)j * C;
         #pragma omp simd
         for (int c = 0; c < C; c++) {
@@ -158,11 +153,7 @@ static void wgrad4_dy(float *Mg, const float *dout, const fn_conv_shape *s, long
         int n, oy0, ox0;
         fn_winograd_tile(s, 4, t0 + j, &n, &oy0, &ox0);
         const float *d[16];
-        for (int a = 0; a < 4; a++)
-            for (int b = 0; b < 4; b++) {
-                int oy = oy0 + a, ox = ox0 + b;
-                d[a * 4 + b] = (oy < s->OH && ox < s->OW) ? dout + (((long)n * s->OH + oy) * s->OW + ox) * C : wgrad_zeros;
-            }
+        fn_winograd_window(d, dout, C, n, s->OH, s->OW, oy0, ox0, 4);
         float *r = scratch; /* r[(i*4+x)*C] = (A dy)[i][x] */
         for (int x = 0; x < 4; x++)
             f4_a_vec(r + (0 * 4 + x) * C, r + (1 * 4 + x) * C, r + (2 * 4 + x) * C, r + (3 * 4 + x) * C,

@@ -80,6 +80,10 @@ void fn_im2col(float *col, const float *in, int ld, const fn_conv_shape *s, int 
 int fn_conv2d_uses_winograd(const fn_conv_shape *s);
 long fn_winograd_tiles(const fn_conv_shape *s);
 void fn_winograd_input(float *V, const float *in, int ld, const fn_conv_shape *s, long t0, int nt);
+/* Pointers to the size x size pixels of image n of t (N, H, W, [ld]) from row y0, column x0;
+ * pixels outside the image point at zeros (at most 4096 channels, the Winograd cap). Serves
+ * the input tiles (y0, x0 may be negative: padding) and the dY tiles (past the last output). */
+void fn_winograd_window(const float **d, const float *t, int ld, int n, int H, int W, int y0, int x0, int size);
 /* The per-plane GEMMs of the Winograd-family paths over a chunk of nt tiles: forward
  * M_k (nt, Cout) = V_k (nt, Cin) U_k (Cin, Cout); weight gradient dU_k (Cin, Cout) = V_k^T Mg_k
  * (added to dU when accumulate). */
