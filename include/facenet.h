@@ -354,6 +354,160 @@ fn_status fn_classifier_check_model_id(const fn_classifier *c, const char *model
 fn_status fn_classifier_predict(const fn_classifier *c, const float *emb, int n,
                                 float unknown_threshold, fn_prediction *out, float *probs);
 
+/* ---------------------------------------------------------------- gallery (src/gallery) */
+/* A persistent face database: enrol faces under subjects once, add / remove / rename at any
+ * time, and ask "who is this?" with "nobody I know" for strangers (open-set identification).
+ * One store (a SQLite file, WAL mode; or PostgreSQL when several machines share it) holds
+ * collections (one per service API key), subjects, faces (embedding, model id, source
+ * sha256, box, landmarks, score, time, optionally the photo) and a change log with a
+ * monotonically increasing sequence number. Every write is one transaction.
+ * A fn_gallery handle is one collection of one store. Its process keeps the collection's
+ * embeddings in memory (a dense matrix for exact search, plus a FAISS index above a size
+ * threshold, always re-ranked exactly) and follows the change log, so other processes'
+ * writes become visible (fn_gallery_refresh; automatic before each search).
+ * Threads: one handle may be shared; searches run concurrently, writes are serialised. */
+typedef struct fn_gallery fn_gallery;
+
+typedef enum {
+    FN_INDEX_AUTO = 0, /* exact search below index_threshold faces, an approximate index above */
+    FN_INDEX_EXACT,    /* one GEMM over the whole collection */
+    FN_INDEX_HNSW,     /* FAISS HNSW (when built with FAISS) */
+    FN_INDEX_IVF,      /* FAISS IVF (when built with FAISS) */
+} fn_index_kind;
+
+#define FN_GALLERY_NAME_MAX 255 /* bytes of a subject or collection name (UTF-8) */
+
+/* Distance -> similarity in [0, 1]: similarity = 1 / (1 + exp(slope * (d - threshold)))
+ * with d the Euclidean distance of unit embeddings; similarity 0.5 exactly at the model's
+ * threshold (chosen on LFW training folds), CompreFace's convention. */
+typedef struct {
+    float threshold; /* Euclidean distance that maps to 0.5 */
+    float slope;     /* > 0 */
+} fn_similarity_calib;
+float fn_similarity(const fn_similarity_calib *c, float distance);
+/* The calibration of a model (per architecture / shipped model; a documented default else). */
+void fn_model_similarity_calib(const fn_model *m, fn_similarity_calib *out);
+
+typedef struct {
+    const char *model_id;      /* fn_model_id() of the embedding model. Creating: required.
+                                  Opening: must equal the stored id (FN_ERR_MISMATCH with both
+                                  ids in the message); NULL accepts the stored one. */
+    int dim;                   /* embedding size; 0 = take the stored one */
+    fn_similarity_calib calib; /* stored at creation; {0,0} = keep the stored / default one */
+    const char *collection;    /* NULL or "" = "default" */
+    int create;                /* create the store / collection when missing */
+    int read_only;
+    fn_index_kind index;       /* FN_INDEX_AUTO */
+    int index_threshold;       /* faces above which AUTO uses an index (default 50000) */
+} fn_gallery_options;
+void fn_gallery_options_default(fn_gallery_options *o);
+
+/* uri: a SQLite file path, or a libpq connection string "postgresql://..." (when built with
+ * PostgreSQL). Errors: FN_ERR_IO (cannot open / create), FN_ERR_FORMAT (not a gallery,
+ * corrupt), FN_ERR_MISMATCH (another model), FN_ERR_MISSING (no such collection and !create),
+ * FN_ERR_UNSUPPORTED (backend or index not built in). */
+fn_status fn_gallery_open(const char *uri, const fn_gallery_options *opt, fn_gallery **out);
+void fn_gallery_close(fn_gallery *g);
+
+/* One face to enrol. */
+typedef struct {
+    const char *subject;        /* created when new */
+    const float *embedding;     /* dim floats (L2-normalised) */
+    const char *source;         /* where it came from (file name), may be NULL */
+    const char *source_sha256;  /* hex sha256 of the source photo, may be NULL; the same
+                                   photo enrolled twice for one subject is skipped */
+    float box[4];               /* x1, y1, x2, y2 in the source photo */
+    float landmarks[5][2];
+    float score;                /* detection score */
+    const uint8_t *image;       /* the photo (or face crop) to keep, may be NULL */
+    size_t image_size;
+} fn_gallery_face;
+
+/* One transaction. *face_id (may be NULL) gets the new id; *duplicate (may be NULL) is set
+ * to 1 (and *face_id to the existing face) when the photo was already enrolled for it. */
+fn_status fn_gallery_enroll(fn_gallery *g, const fn_gallery_face *face, int64_t *face_id,
+                            int *duplicate);
+/* n faces in one transaction (import); ids (may be NULL): n ids, duplicates get the existing id. */
+fn_status fn_gallery_enroll_many(fn_gallery *g, const fn_gallery_face *faces, int n,
+                                 int64_t *ids, int *n_duplicates);
+/* A subject with no face yet (CompreFace's "add subject"); FN_OK if it exists already
+ * (*created = 0). */
+fn_status fn_gallery_add_subject(fn_gallery *g, const char *subject, int *created);
+/* Renaming onto an existing subject merges the two (CompreFace's behaviour).
+ * FN_ERR_MISSING when old does not exist. */
+fn_status fn_gallery_rename_subject(fn_gallery *g, const char *old_name, const char *new_name);
+/* Removes the subject and its faces; *n_faces (may be NULL) = faces removed.
+ * FN_ERR_MISSING when it does not exist. */
+fn_status fn_gallery_remove_subject(fn_gallery *g, const char *subject, int *n_faces);
+/* FN_ERR_MISSING when there is no such face. */
+fn_status fn_gallery_remove_face(fn_gallery *g, int64_t face_id);
+/* Every subject and face of the collection; *n_faces may be NULL. */
+fn_status fn_gallery_remove_all(fn_gallery *g, int *n_faces);
+
+typedef struct {
+    char name[FN_GALLERY_NAME_MAX + 1];
+    int n_faces;
+} fn_gallery_subject;
+/* *subjects malloc'd (free()), sorted by name (byte order). */
+fn_status fn_gallery_list_subjects(fn_gallery *g, fn_gallery_subject **subjects, int *n);
+
+typedef struct {
+    int64_t id;
+    char subject[FN_GALLERY_NAME_MAX + 1];
+    char source[FN_GALLERY_NAME_MAX + 1];
+    char source_sha256[65];
+    float box[4];
+    float landmarks[5][2];
+    float score;
+    double created;             /* seconds since the Unix epoch */
+    int has_image;
+} fn_gallery_face_info;
+/* Faces of one subject (NULL: all), by id, the page [offset, offset + limit) (limit <= 0: all);
+ * *total (may be NULL) = all matching faces. *faces malloc'd (free()). */
+fn_status fn_gallery_list_faces(fn_gallery *g, const char *subject, int offset, int limit,
+                                fn_gallery_face_info **faces, int *n, int *total);
+/* One face; embedding (may be NULL): dim floats; *image (may be NULL) malloc'd copy of the
+ * stored photo (NULL, size 0 when none). FN_ERR_MISSING when there is no such face. */
+fn_status fn_gallery_get_face(fn_gallery *g, int64_t face_id, fn_gallery_face_info *info,
+                              float *embedding, uint8_t **image, size_t *image_size);
+
+typedef struct {
+    int64_t face_id;            /* the matched face (for subjects: that subject's best face) */
+    char subject[FN_GALLERY_NAME_MAX + 1];
+    float distance;             /* Euclidean distance between unit embeddings */
+    float similarity;           /* fn_similarity of the distance with the gallery's calibration */
+} fn_gallery_match;
+
+/* n_queries × dim queries. Top-k faces per query, nearest first: out has n_queries × k
+ * slots, n_found[q] of query q's are filled (fewer when the gallery is smaller). */
+fn_status fn_gallery_search(fn_gallery *g, const float *queries, int n_queries, int k,
+                            fn_gallery_match *out, int *n_found);
+/* Top-k subjects per query (each subject scored by its nearest face), nearest first. */
+fn_status fn_gallery_search_subjects(fn_gallery *g, const float *queries, int n_queries, int k,
+                                     fn_gallery_match *out, int *n_found);
+/* Apply the changes other processes made since this handle last looked. */
+fn_status fn_gallery_refresh(fn_gallery *g);
+
+typedef struct {
+    int n_subjects, n_faces, dim;
+    char model_id[80];
+    char collection[FN_GALLERY_NAME_MAX + 1];
+    char backend[16];           /* "sqlite" or "postgresql" */
+    fn_index_kind index;        /* what searches use now */
+    fn_similarity_calib calib;
+    int64_t change_seq;         /* last change applied */
+} fn_gallery_stats;
+fn_status fn_gallery_info(fn_gallery *g, fn_gallery_stats *out);
+
+/* facenet's export_embeddings layout: DIR/embeddings.npy (n × dim float32), labels.npy
+ * (n int64), label_strings.npy (subject names, by label). Import enrols every row (one
+ * transaction); export writes atomically. */
+fn_status fn_gallery_export_npy(fn_gallery *g, const char *dir);
+fn_status fn_gallery_import_npy(fn_gallery *g, const char *dir, int *n_imported);
+
+/* Hex sha256 of a buffer (the source photo's fingerprint). */
+void fn_sha256_hex(const void *data, size_t size, char out[65]);
+
 /* ---------------------------------------------------------------- training (src/train) */
 /* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
  * driven by `facenet train triplet|softmax` (cli/cmd_train.c) over the internal API of
