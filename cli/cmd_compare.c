@@ -10,7 +10,10 @@ static void usage(FILE *f) {
     fprintf(f,
         "usage: facenet compare [options] IMAGE...\n"
         "Distance matrix (Euclidean, not squared) between the faces of photos, as facenet's\n"
-        "compare.py prints it. Same person: dlib ResNet < 0.6, facenet 512-d models < ~1.1.\n"
+        "compare.py prints it, between L2-normalised embeddings. Same person below the LFW\n"
+        "threshold: ~0.41 for the default dlib ResNet (squared 0.17), ~1.1 for facenet's 512-d\n"
+        "models. (face_recognition's 0.6 is on dlib's unnormalised scale, about 1.46x these\n"
+        "distances; Python's facenet_c.compat.face_recognition returns encodings on that scale.)\n"
         "  --model M.safetensors  embedding model (default: see `facenet embed --help`)\n"
         "  --mtcnn PATH           MTCNN weights (default: mtcnn.safetensors or mtcnn/ in\n"
         "                         $FACENET_MODELS, ./models or <binary>/../models)\n"

@@ -1,0 +1,1 @@
+"""Drop-in layers mirroring face_recognition and facenet-pytorch."""
