@@ -13,7 +13,8 @@ else()
   # one ctest entry per suite keeps each well under CI's per-test budget
   set(FN_PY_SUITES
       "core:test_core.py test_cli_parity.py test_bad_input.py test_install.py"
-      "face_recognition:test_face_recognition.py")
+      "face_recognition:test_face_recognition.py"
+      "facenet_pytorch:test_facenet_pytorch.py")
   foreach(suite ${FN_PY_SUITES})
     string(REPLACE ":" ";" parts "${suite}")
     list(GET parts 0 name)
