@@ -500,8 +500,9 @@ typedef struct {
 fn_status fn_gallery_info(fn_gallery *g, fn_gallery_stats *out);
 
 /* facenet's export_embeddings layout: DIR/embeddings.npy (n × dim float32), labels.npy
- * (n int64), label_strings.npy (subject names, by label). Import enrols every row (one
- * transaction); export writes atomically. */
+ * (n int64: the subject's index among the sorted names), label_strings.npy (the subject
+ * name of each row, as facenet writes it; import also takes one name per label). Import
+ * enrols every row (one transaction); export writes each file atomically, faces by id. */
 fn_status fn_gallery_export_npy(fn_gallery *g, const char *dir);
 fn_status fn_gallery_import_npy(fn_gallery *g, const char *dir, int *n_imported);
 

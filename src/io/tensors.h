@@ -56,4 +56,9 @@ fn_status fn_npy_save_i64(const char *path, const int64_t *data, int64_t n);
 fn_status fn_npy_save_unicode(const char *path, const char *const *strings, int64_t n);
 /* .npy reading of plain (non-object) arrays: float32/float64/int64 -> owned tensor. */
 fn_status fn_npy_load_f32(const char *path, float **data, int64_t *rows, int64_t *cols);
+/* 1-D int64 (or int32, widened) -> *data (fn_free); 1-D NumPy unicode ('<Un') -> n UTF-8
+ * strings (fn_npy_strings_free). */
+fn_status fn_npy_load_i64(const char *path, int64_t **data, int64_t *n);
+fn_status fn_npy_load_unicode(const char *path, char ***strings, int64_t *n);
+void fn_npy_strings_free(char **strings, int64_t n);
 #endif
