@@ -147,3 +147,37 @@ char *cli_default_lfw_pairs(const char *lfw_dir) {
     if (exists(p)) return strdup(p);
     return NULL;
 }
+
+int cli_open_model(const char *cmd, const char *model_arg, fn_model **m) {
+    char *mp = model_arg ? strdup(model_arg) : cli_default_model();
+    if (!mp) return cli_error(cmd, "%s", cli_models_hint());
+    fn_status s = fn_model_open(mp, m);
+    free(mp);
+    return s ? cli_status_error(cmd, s) : 0;
+}
+
+int cli_open_detector(const char *cmd, const char *mtcnn_arg, fn_detector **det) {
+    char *dp = mtcnn_arg ? strdup(mtcnn_arg) : cli_default_mtcnn();
+    if (!dp) return cli_error(cmd, "no MTCNN weights found; %s", cli_models_hint());
+    fn_status s = fn_detector_open(dp, det);
+    free(dp);
+    return s ? cli_status_error(cmd, s) : 0;
+}
+
+char *cli_draw_path(const char *out, int index, int n) {
+    char *p;
+    if (n == 1) return strdup(out);
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (!dot || (slash && dot < slash)) dot = out + strlen(out);
+    if (asprintf(&p, "%.*s_%d%s", (int)(dot - out), out, index, dot) < 0) return NULL;
+    return p;
+}
+
+void cli_draw_named_box(fn_image *img, const float box[4], const char *text, uint32_t rgb) {
+    int thick = img->w > 600 ? img->w / 300 : 2, scale = img->w > 800 ? img->w / 400 : 1;
+    fn_draw_rect(img, box[0], box[1], box[2], box[3], rgb, thick);
+    int tw = fn_text_width(text, scale) + 4, th = fn_text_height(text, scale) + 4;
+    float ty = box[1] - th >= 0 ? box[1] - th : box[3]; /* above the box, or below at the top edge */
+    fn_draw_fill_rect(img, box[0], ty, box[0] + tw, ty + th, rgb);
+    fn_draw_text(img, (int)(box[0] + 2), (int)(ty + 2), text, 0xFFFFFF, scale);
+}

@@ -38,6 +38,15 @@ const char *cli_models_hint(void);
 /* LFW_DIR/pairs.txt, else LFW_DIR/../pairs.txt (malloc'd), or NULL when neither exists. */
 char *cli_default_lfw_pairs(const char *lfw_dir);
 
+/* The embedding model / MTCNN detector of --model / --mtcnn (NULL: the defaults); on
+ * failure the error is printed and 1 returned (0 on success). */
+int cli_open_model(const char *cmd, const char *model_arg, fn_model **m);
+int cli_open_detector(const char *cmd, const char *mtcnn_arg, fn_detector **det);
+/* --draw OUT.png for image index of n: OUT.png when n == 1, else OUT_index.png (malloc'd). */
+char *cli_draw_path(const char *out, int index, int n);
+/* A face box with a name label on a filled band above it (below at the top edge). */
+void cli_draw_named_box(fn_image *img, const float box[4], const char *text, uint32_t rgb);
+
 /* Subcommands: int cmd_NAME(int argc, char **argv) where argv[0] is the subcommand name. */
 #define FN_CLI_COMMANDS(X) \
     X(embed, "embed aligned face crops (-o out.npy, --json)") \
@@ -50,7 +59,8 @@ char *cli_default_lfw_pairs(const char *lfw_dir);
     X(cluster, "cluster the faces in a folder of photos") \
     X(classify, "train / predict an SVM classifier on embeddings") \
     X(validate, "LFW validation (10-fold accuracy, VAL@FAR, AUC, EER)") \
-    X(train, "train with triplet loss or softmax/center loss")
+    X(train, "train with triplet loss or softmax/center loss") \
+    X(gallery, "a persistent face gallery: enroll, identify, list, remove, rename, ...")
 
 #define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 FN_CLI_COMMANDS(X)

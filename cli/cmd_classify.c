@@ -55,22 +55,6 @@ static void usage(FILE *f) {
 
 static const char *base_name(const char *p) { const char *s = strrchr(p, '/'); return s ? s + 1 : p; }
 
-static int open_model(const char *cmd, const char *model_arg, fn_model **m) {
-    char *mp = model_arg ? strdup(model_arg) : cli_default_model();
-    if (!mp) return cli_error(cmd, "%s", cli_models_hint());
-    fn_status s = fn_model_open(mp, m);
-    free(mp);
-    return s ? cli_status_error(cmd, s) : 0;
-}
-
-static int open_detector(const char *cmd, const char *mtcnn_arg, fn_detector **det) {
-    char *dp = mtcnn_arg ? strdup(mtcnn_arg) : cli_default_mtcnn();
-    if (!dp) return cli_error(cmd, "no MTCNN weights found; %s", cli_models_hint());
-    fn_status s = fn_detector_open(dp, det);
-    free(dp);
-    return s ? cli_status_error(cmd, s) : 0;
-}
-
 /* ------------------------------------------------------------------ train */
 
 typedef struct { float *emb; int *label; const char **path; int n, cap; } emb_set;
@@ -142,7 +126,7 @@ static int classify_train(int argc, char **argv) {
     fn_status s = fn_dataset_load(pos[0], &ds);
     if (s) return cli_status_error(cmd, s);
     if (ds.n_classes == 0) { cli_error(cmd, "%s has no class folders (one folder of photos per person expected)", pos[0]); goto done; }
-    if (open_model(cmd, model_arg, &m) || (!aligned && open_detector(cmd, mtcnn_arg, &det))) goto done;
+    if (cli_open_model(cmd, model_arg, &m) || (!aligned && cli_open_detector(cmd, mtcnn_arg, &det))) goto done;
     const int dim = fn_model_dim(m);
     names = calloc((size_t)ds.n_classes, sizeof *names);
     class_map = malloc(sizeof(int) * ds.n_classes);
@@ -241,28 +225,12 @@ done:
 
 /* ------------------------------------------------------------------ predict */
 
-static char *draw_path(const char *out, int index, int n) {
-    char *p;
-    if (n == 1) return strdup(out);
-    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
-    if (!dot || (slash && dot < slash)) dot = out + strlen(out);
-    if (asprintf(&p, "%.*s_%d%s", (int)(dot - out), out, index, dot) < 0) return NULL;
-    return p;
-}
-
 static void draw_faces(fn_image *img, const fn_face *faces, const fn_prediction *pred, int n, const fn_classifier *c) {
-    int thick = img->w > 600 ? img->w / 300 : 2, scale = img->w > 800 ? img->w / 400 : 1;
     for (int i = 0; i < n; i++) {
-        const float *b = faces[i].box;
-        uint32_t col = pred[i].label < 0 ? 0xE02020 : 0x20C020;
-        fn_draw_rect(img, b[0], b[1], b[2], b[3], col, thick);
         char text[160];
         if (pred[i].label < 0) snprintf(text, sizeof text, "unknown");
         else snprintf(text, sizeof text, "%s %.2f", fn_classifier_class_name(c, pred[i].label), (double)pred[i].prob);
-        int tw = fn_text_width(text, scale) + 4, th = fn_text_height(text, scale) + 4;
-        float ty = b[1] - th >= 0 ? b[1] - th : b[3]; /* above the box, or below at the top edge */
-        fn_draw_fill_rect(img, b[0], ty, b[0] + tw, ty + th, col);
-        fn_draw_text(img, (int)(b[0] + 2), (int)(ty + 2), text, 0xFFFFFF, scale);
+        cli_draw_named_box(img, faces[i].box, text, pred[i].label < 0 ? 0xE02020 : 0x20C020);
     }
 }
 
@@ -292,9 +260,9 @@ static int classify_predict(int argc, char **argv) {
     if (unknown != -1 && unknown < 0) { cli_error(cmd, "--unknown-threshold must be >= 0"); goto done; }
     fn_status s = fn_classifier_load(cls_path, &c);
     if (s) { cli_status_error(cmd, s); goto done; }
-    if (open_model(cmd, model_arg, &m)) goto done;
+    if (cli_open_model(cmd, model_arg, &m)) goto done;
     if ((s = fn_classifier_check_model(c, m))) { cli_status_error(cmd, s); goto done; }
-    if (open_detector(cmd, mtcnn_arg, &det)) goto done;
+    if (cli_open_detector(cmd, mtcnn_arg, &det)) goto done;
     if (unknown == -1) unknown = default_unknown_threshold(m);
 
     if (json) {
@@ -357,7 +325,7 @@ static int classify_predict(int argc, char **argv) {
             if (json) printf("]}");
             if (draw) {
                 draw_faces(&img, faces, pred, nf, c);
-                char *out = draw_path(draw, p, n_paths);
+                char *out = cli_draw_path(draw, p, n_paths);
                 s = out ? fn_image_save_png(out, &img) : fn_fail(FN_ERR_NOMEM, "out of memory");
                 if (s) { failed++; fprintf(stderr, "facenet %s: error: %s\n", cmd, fn_last_error()); }
                 free(out);
