@@ -47,6 +47,12 @@ char *cli_draw_path(const char *out, int index, int n);
 /* A face box with a name label on a filled band above it (below at the top edge). */
 void cli_draw_named_box(fn_image *img, const float box[4], const char *text, uint32_t rgb);
 
+/* MPI jobs (src/dist): cli_dist_begin joins the job when an MPI launcher started the
+ * process (else prints why it cannot and returns 1); cli_dist_end(rc) leaves it, and a
+ * rank that failed ends every rank (the others may be waiting in a collective). */
+int cli_dist_begin(const char *cmd);
+int cli_dist_end(int rc);
+
 /* Subcommands: int cmd_NAME(int argc, char **argv) where argv[0] is the subcommand name. */
 #define FN_CLI_COMMANDS(X) \
     X(embed, "embed aligned face crops (-o out.npy, --json)") \

@@ -1,6 +1,7 @@
 /* cmd_train.c — `facenet train triplet|softmax`: train_tripletloss.py / train_softmax.py. */
 #include "cli.h"
 #include "train/train.h"
+#include "dist/dist.h"
 #include <unistd.h>
 
 static void usage(FILE *f) {
@@ -63,7 +64,11 @@ static void usage(FILE *f) {
         "  --weight-decay F              0\n"
         "  --moving-average-decay F      0.9999\n"
         "  --seed N                      666\n"
-        "  --resume                      continue from MODELS/checkpoint.safetensors\n"
+        "  --resume                      continue from MODELS/checkpoint.safetensors (any number of ranks)\n"
+        "several processes (MPI): mpirun -np N facenet train ... (or srun, a hostfile)\n"
+        "                                every rank trains on its share of each global --batch-size;\n"
+        "                                gradients are all-reduced; rank 0 writes the files\n"
+        "  --sync-bn                     batch norm over the global batch (default: each rank's rows)\n"
         "  --quiet                       only epoch lines;  --json  epoch lines as JSON\n");
 }
 
@@ -124,7 +129,14 @@ static void on_message(void *ud, const char *msg) {
     if (!p->json) fprintf(stderr, "facenet train: %s\n", msg);
 }
 
+static int train_main(int argc, char **argv);
+
 int cmd_train(int argc, char **argv) {
+    if (cli_dist_begin("train")) return 1;
+    return cli_dist_end(train_main(argc, argv));
+}
+
+static int train_main(int argc, char **argv) {
     const char *cmd = "train";
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(argc < 2 ? stderr : stdout); return argc < 2 ? 2 : 0; }
     fn_train_mode mode;
@@ -133,7 +145,7 @@ int cmd_train(int argc, char **argv) {
     else return cli_error(cmd, "unknown mode '%s' (triplet or softmax)", argv[1]);
     fn_train_options o;
     fn_train_options_default(&o, mode);
-    printer pr = {0, 0, isatty(2)};
+    printer pr = {0, 0, isatty(2) && fn_dist_rank() == 0};
     const char *opt = NULL, *depth = NULL, *stdz = NULL, *fit = NULL, *lfw_dir = NULL, *lfw_pairs = NULL;
     int seed = (int)o.seed, err = 0, random_rotate = 0;
     float rotate_deg = 10;
@@ -187,6 +199,13 @@ int cmd_train(int argc, char **argv) {
         else if (cli_flag(argv, i, "--random-rotate")) random_rotate = 1;
         else if (cli_flag(argv, i, "--val-use-flipped-images")) o.val_use_flipped_images = 1;
         else if (cli_flag(argv, i, "--resume")) o.resume = 1;
+        else if (cli_flag(argv, i, "--sync-bn")) {
+            if (!fn_dist_available())
+                return cli_error(cmd, "--sync-bn is for MPI training, and this facenet was built without MPI: install "
+                                 "Open MPI (Debian: apt-get install libopenmpi-dev openmpi-bin), rebuild, and run "
+                                 "mpirun -np N facenet train ...");
+            o.sync_bn = 1;
+        }
         else if (cli_flag(argv, i, "--quiet")) pr.quiet = 1;
         else if (cli_flag(argv, i, "--json")) pr.json = 1;
         else return cli_error(cmd, "unknown option '%s' (see facenet train --help)", argv[i]);
@@ -219,7 +238,10 @@ int cmd_train(int argc, char **argv) {
     fn_train_callbacks cb = {on_step, on_epoch, on_message, &pr};
     fn_status s = fn_train(&o, &cb);
     free(default_pairs);
-    if (s) return cli_status_error(cmd, s);
-    if (!pr.json) printf("model: %s/model.safetensors\n", o.models_dir);
+    if (s) {
+        if (fn_dist_size() > 1) fprintf(stderr, "facenet train: rank %d of %d failed; ending the job\n", fn_dist_rank(), fn_dist_size());
+        return cli_status_error(cmd, s);
+    }
+    if (!pr.json && fn_dist_rank() == 0) printf("model: %s/model.safetensors\n", o.models_dir);
     return 0;
 }

@@ -7,6 +7,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-dev
       python3 python3-numpy nodejs npm)
 PKGS+=(python3-numpy python3-pytest python3-setuptools python3-pip python3-pil python3-opencv)  # issue 19
 PKGS+=(libsqlite3-dev sqlite3 libfaiss-dev)  # issue 13: gallery (SQLite store, FAISS index)
+PKGS+=(libopenmpi-dev openmpi-bin)  # issue 17: mpirun -np N facenet train|align|export-embeddings|validate
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -68,6 +68,10 @@ typedef struct {
     fn_image_fit image_fit;    /* FN_FIT_CROP */
     fn_standardize standardize;
     uint64_t seed;             /* 666 */
+    /* Under mpirun (src/dist) every rank trains the same network on its share of each
+     * global batch (batch_size is the global batch); gradients are all-reduced. Batch
+     * norm normalises over each rank's rows unless sync_bn (the global batch's). */
+    int sync_bn;
     int max_steps;             /* stop after this many steps in total (0 = no limit; tests) */
 } fn_train_options;
 
@@ -104,7 +108,8 @@ typedef struct {
 } fn_train_callbacks;
 
 /* Runs training; writes models_dir/{checkpoint.safetensors, model.safetensors,
- * train_log.csv, epochs.csv, training.png}. */
+ * train_log.csv, epochs.csv, training.png}. Under MPI (fn_dist_init first) every rank
+ * calls it with the same options; rank 0 alone writes files and calls cb. */
 fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb);
 
 /* ---------------------------------------------------------------- pieces (tested alone) */

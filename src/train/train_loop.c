@@ -5,6 +5,7 @@
 #include "train.h"
 #include "eval/plot.h"
 #include "nets/inception_resnet_v1.h"
+#include "dist/dist.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -77,6 +78,7 @@ typedef struct {
     image_source *src;
     const fn_train_options *o;
     sample_buf *buf;
+    int rank, ranks;      /* softmax: this rank loads its share of each batch only */
     /* softmax: the training images as (class, image) with labels */
     fn_sample_ref *train_refs; int n_train;
     pthread_t thread; int running;
@@ -116,9 +118,13 @@ static void *loader_main(void *arg) {
         }
     }
     size_t per = (size_t)o->net.image_size * o->net.image_size * 3;
-    for (int i = 0; i < b->n && !b->status; i++) {
-        b->labels[i] = b->refs[i].cls;
-        b->status = load_image(L->src, b->refs[i].cls, b->refs[i].img, &rng, b->x + per * i);
+    long lo = 0, hi = b->n;
+    if (o->mode == FN_TRAIN_SOFTMAX) fn_dist_share(b->n, L->rank, L->ranks, &lo, &hi);
+    for (int i = 0; i < b->n; i++) b->labels[i] = b->refs[i].cls;
+    for (long i = lo; i < hi && !b->status; i++) {
+        /* each image's augmentation from its own stream: any rank can prepare any image */
+        fn_rng ri = {stream_seed(o->seed, 8, (uint64_t)b->index * 0x100000001b3ull + (uint64_t)i)};
+        b->status = load_image(L->src, b->refs[i].cls, b->refs[i].img, &ri, b->x + per * i);
         if (b->status) snprintf(b->error, sizeof b->error, "%s", fn_last_error());
     }
     return NULL;
@@ -169,6 +175,12 @@ typedef struct {
     int64_t global_step, sample_index;
     double t0;
     FILE *log;
+    /* MPI: this rank of `ranks`; the global batch's prelogits and their gradients (softmax:
+     * every rank runs the logits layer and the losses on the whole batch); counts per rank */
+    int rank, ranks;
+    float *pre_all, *dpre_all;
+    long *counts;
+    int64_t steps_run;
 } trainer;
 
 static void message(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -183,6 +195,17 @@ static void message(trainer *t, const char *fmt, ...) {
 }
 
 static void path_in(char *out, size_t cap, const char *dir, const char *name) { snprintf(out, cap, "%s/%s", dir, name); }
+
+/* Under MPI: a failure on any rank fails every rank here (none is left waiting in a
+ * collective); the failing rank keeps its own message. */
+static fn_status agree(trainer *t, fn_status s) {
+    if (t->ranks == 1) return s;
+    int v = (int)s;
+    fn_status e = fn_dist_max_int(&v);
+    if (e) return s ? s : e;
+    if (v && !s) return fn_fail((fn_status)v, "another rank failed (its message says why)");
+    return s;
+}
 
 static fn_status add_copy(fn_tensor_set *ts, const char *name, fn_dtype dt, const void *data, int64_t n) {
     size_t bytes = (size_t)n * fn_dtype_size(dt);
@@ -296,15 +319,27 @@ static fn_status forward_images(trainer *t, const float *w, int n, image_fill fi
     float *keep = t->net->w;
     t->net->w = (float *)w;
     fn_status s = FN_OK;
-    for (int k = 0; k < n && !s; k += B) {
-        int nb = n - k < B ? n - k : B;
-        for (int i = 0; i < nb && !s; i++) s = fill(ctx, k + i, x + (size_t)i * S * S * 3);
+    /* under MPI each rank embeds its share (inference mode: no collective inside), then
+     * the rows are all-gathered */
+    long lo, hi;
+    fn_dist_share(n, t->rank, t->ranks, &lo, &hi);
+    for (long k = lo; k < hi && !s; k += B) {
+        int nb = hi - k < B ? (int)(hi - k) : B;
+        for (int i = 0; i < nb && !s; i++) s = fill(ctx, (int)k + i, x + (size_t)i * S * S * 3);
         if (!s) s = fn_trainnet_forward(t->net, x, nb, 0, NULL);
         if (!s && emb) memcpy(emb + (size_t)k * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * nb * dim);
         if (!s && prelogits) memcpy(prelogits + (size_t)k * dim, t->net->bufs[t->net->prelogits].x, sizeof(float) * nb * dim);
     }
     t->net->w = keep;
     fn_free(x);
+    s = agree(t, s);
+    for (int r = 0; r < t->ranks && !s; r++) {
+        long a, b;
+        fn_dist_share(n, r, t->ranks, &a, &b);
+        t->counts[r] = (b - a) * dim;
+    }
+    if (!s && emb) s = fn_dist_allgather_f32(emb, t->counts);
+    if (!s && prelogits) s = fn_dist_allgather_f32(prelogits, t->counts);
     return s;
 }
 
@@ -585,64 +620,134 @@ static float learning_rate(trainer *t, int *stop) {
                              o->learning_rate_decay_factor);
 }
 
-/* after the gradients are in net->g (and head_g): decay, update, average */
-static void apply_update(trainer *t, float lr) {
+/* After the gradients of this rank's rows are in net->g (and head_g): decay (rank 0's
+ * share: the sum over ranks adds it once), the all-reduce, update, average. */
+static fn_status apply_update(trainer *t, float lr) {
     const fn_train_options *o = t->o;
+    if (t->rank == 0) fn_trainnet_weight_decay(t->net, o->weight_decay, 1);
+    FN_TRY(t->net->dist_status);
+    FN_TRY(fn_dist_sum_f32(t->net->g, t->net->n_weights));
     fn_optimizer_step(&t->opt, t->net->w, t->net->g, lr);
     if (t->K) fn_optimizer_step(&t->head_opt, t->head, t->head_g, lr);
     t->global_step++;
+    t->steps_run++;
     fn_ema_update(t->ema, t->net->w, t->net->n_weights, o->moving_average_decay, t->global_step);
+    return FN_OK;
 }
 
-static float triplet_step(trainer *t, const float *x, const int *trip, int nt, float lr) {
+/* the dropout stream of a step; ranks draw different masks for their rows */
+static fn_rng dropout_rng(const trainer *t) {
+    return (fn_rng){stream_seed(t->o->seed + (uint64_t)t->rank, 3, (uint64_t)t->global_step)};
+}
+
+/* One step on nt triplets (rows a, p, n of each at trip); under MPI this rank takes its
+ * share of the triplets and scales their loss by share / nt, so the all-reduced gradient
+ * is that of the mean over all nt. *loss: the loss of all nt triplets. */
+static fn_status triplet_step(trainer *t, const float *x, const int *trip, int nt, float lr, float *loss_out) {
     const int S = t->net->cfg.image_size, dim = t->net->cfg.dim;
     const size_t per = (size_t)S * S * 3;
-    float *xb = fn_malloc(sizeof(float) * per * 3 * nt);
-    FN_ASSERT(xb);
-    for (int i = 0; i < 3 * nt; i++) memcpy(xb + per * i, x + per * trip[i], sizeof(float) * per);
-    fn_rng drop = {stream_seed(t->o->seed, 3, (uint64_t)t->global_step)};
+    long lo, hi;
+    fn_dist_share(nt, t->rank, t->ranks, &lo, &hi);
+    const int m = (int)(hi - lo);
+    float *xb = fn_malloc(sizeof(float) * per * 3 * (m ? m : 1));
+    if (!xb) return fn_fail(FN_ERR_NOMEM, "out of memory for %d triplets", m);
+    for (int i = 0; i < 3 * m; i++) memcpy(xb + per * i, x + per * trip[3 * lo + i], sizeof(float) * per);
+    fn_rng drop = dropout_rng(t);
     memset(t->net->g, 0, sizeof(float) * t->net->n_weights);
-    fn_status s = fn_trainnet_forward(t->net, xb, 3 * nt, 1, &drop);
+    fn_status s = fn_trainnet_forward(t->net, xb, 3 * m, 1, &drop);
     fn_free(xb);
-    if (s) return NAN;
+    FN_TRY(s);
     fn_trainnet_zero_act_grads(t->net);
     fn_tbuf *e = &t->net->bufs[t->net->embedding];
-    float loss = fn_triplet_loss(e->dx, e->x, nt, dim, t->o->alpha, 1.0f);
+    const float share = (float)m / nt;
+    double loss = fn_triplet_loss(e->dx, e->x, m, dim, t->o->alpha, share) * share;
     fn_trainnet_backward(t->net);
-    loss += (float)fn_trainnet_weight_decay(t->net, t->o->weight_decay, 1);
-    apply_update(t, lr);
-    return loss;
+    FN_TRY(fn_dist_sum_f64(&loss, 1));
+    loss += fn_trainnet_weight_decay(t->net, t->o->weight_decay, 0);
+    *loss_out = (float)loss;
+    return apply_update(t, lr);
 }
 
-static float softmax_step(trainer *t, const float *x, const int *labels, int n, float lr, float *batch_acc) {
+/* One softmax step on the global batch of n images. Each rank runs the network on its
+ * rows; the prelogits are all-gathered and every rank computes the logits layer, the
+ * cross-entropy and the center loss on the whole batch (the same numbers everywhere, so
+ * the head and the centres need no all-reduce), then back-propagates its own rows. */
+static fn_status softmax_step(trainer *t, const float *x, const int *labels, int n, float lr, float *loss_out, float *batch_acc) {
     const int dim = t->net->cfg.dim, K = t->K;
     const fn_train_options *o = t->o;
-    fn_rng drop = {stream_seed(o->seed, 3, (uint64_t)t->global_step)};
+    const int S = t->net->cfg.image_size;
+    long lo, hi;
+    fn_dist_share(n, t->rank, t->ranks, &lo, &hi);
+    const int m = (int)(hi - lo);
+    fn_rng drop = dropout_rng(t);
     memset(t->net->g, 0, sizeof(float) * t->net->n_weights);
     memset(t->head_g, 0, sizeof(float) * t->n_head);
-    if (fn_trainnet_forward(t->net, x, n, 1, &drop)) return NAN;
+    FN_TRY(fn_trainnet_forward(t->net, x + (size_t)lo * S * S * 3, m, 1, &drop));
     fn_trainnet_zero_act_grads(t->net);
     fn_tbuf *pre = &t->net->bufs[t->net->prelogits];
+    memcpy(t->pre_all + (size_t)lo * dim, pre->x, sizeof(float) * (size_t)m * dim);
+    for (int r = 0; r < t->ranks; r++) {
+        long a, b;
+        fn_dist_share(n, r, t->ranks, &a, &b);
+        t->counts[r] = (b - a) * dim;
+    }
+    FN_TRY(fn_dist_allgather_f32(t->pre_all, t->counts));
     float *logits = malloc(sizeof(float) * (size_t)n * K), *dlogits = calloc((size_t)n * K, sizeof(float));
-    FN_ASSERT(logits && dlogits);
+    if (!logits || !dlogits) { free(logits); free(dlogits); return fn_fail(FN_ERR_NOMEM, "out of memory for the logits"); }
     float *W = t->head, *bias = t->head + (size_t)dim * K;
-    fn_dense_forward(logits, pre->x, W, bias, n, dim, K);
+    memset(t->dpre_all, 0, sizeof(float) * (size_t)n * dim);
+    fn_dense_forward(logits, t->pre_all, W, bias, n, dim, K);
     int correct = 0;
     float loss = fn_softmax_xent(dlogits, logits, labels, n, K, 1.0f, &correct);
-    fn_dense_backward(pre->dx, t->head_g, t->head_g + (size_t)dim * K, dlogits, pre->x, W, n, dim, K);
+    fn_dense_backward(t->dpre_all, t->head_g, t->head_g + (size_t)dim * K, dlogits, t->pre_all, W, n, dim, K);
     if (o->center_loss_factor > 0)
-        loss += o->center_loss_factor * fn_center_loss(pre->dx, t->centers, pre->x, labels, n, dim,
+        loss += o->center_loss_factor * fn_center_loss(t->dpre_all, t->centers, t->pre_all, labels, n, dim,
                                                        o->center_loss_alfa, o->center_loss_factor, 1);
+    memcpy(pre->dx, t->dpre_all + (size_t)lo * dim, sizeof(float) * (size_t)m * dim);
     fn_trainnet_backward(t->net);
-    loss += (float)fn_trainnet_weight_decay(t->net, o->weight_decay, 1);
+    loss += (float)fn_trainnet_weight_decay(t->net, o->weight_decay, 0);
     /* the logits layer is regularised too (slim fully_connected with the same regulariser) */
     double reg = 0;
     for (size_t i = 0; i < (size_t)dim * K; i++) { reg += (double)W[i] * W[i]; t->head_g[i] += o->weight_decay * W[i]; }
     loss += (float)(0.5 * o->weight_decay * reg);
-    apply_update(t, lr);
     free(logits); free(dlogits);
     *batch_acc = (float)correct / n;
-    return loss;
+    *loss_out = loss;
+    return apply_update(t, lr);
+}
+
+/* Rank 0's state (weights, averages, optimizer slots, BN statistics, head, counters) to
+ * every rank: they start the same whatever each read or drew. */
+static fn_status broadcast_state(trainer *t) {
+    if (t->ranks == 1) return FN_OK;
+    fn_trainnet *net = t->net;
+    const size_t nw = sizeof(float) * net->n_weights;
+    int64_t st[5] = {t->epoch, t->global_step, t->sample_index, t->opt.t, t->head_opt.t};
+    FN_TRY(fn_dist_bcast(st, sizeof st));
+    t->epoch = (int)st[0]; t->global_step = st[1]; t->sample_index = st[2]; t->opt.t = st[3]; t->head_opt.t = st[4];
+    FN_TRY(fn_dist_bcast(net->w, nw));
+    FN_TRY(fn_dist_bcast(t->ema, nw));
+    FN_TRY(fn_dist_bcast(net->stat, sizeof(float) * net->n_stat_floats));
+    if (t->opt.s1) FN_TRY(fn_dist_bcast(t->opt.s1, nw));
+    if (t->opt.s2) FN_TRY(fn_dist_bcast(t->opt.s2, nw));
+    if (t->K) {
+        const size_t nh = sizeof(float) * t->n_head;
+        FN_TRY(fn_dist_bcast(t->head, nh));
+        if (t->head_opt.s1) FN_TRY(fn_dist_bcast(t->head_opt.s1, nh));
+        if (t->head_opt.s2) FN_TRY(fn_dist_bcast(t->head_opt.s2, nh));
+        FN_TRY(fn_dist_bcast(t->centers, sizeof(float) * (size_t)t->K * net->cfg.dim));
+    }
+    return FN_OK;
+}
+
+/* Per-rank batch norm leaves each rank its own moving statistics: evaluate and save their
+ * mean (with sync_bn they are equal already). */
+static fn_status average_bn_stats(trainer *t) {
+    if (t->ranks == 1 || t->o->sync_bn) return FN_OK;
+    fn_trainnet *net = t->net;
+    FN_TRY(fn_dist_sum_f32(net->stat, net->n_stat_floats));
+    for (size_t i = 0; i < net->n_stat_floats; i++) net->stat[i] /= (float)t->ranks;
+    return FN_OK;
 }
 
 /* ---------------------------------------------------------------- fn_train */
@@ -651,6 +756,11 @@ static fn_status check_options(const fn_train_options *o) {
     if (o->batch_size < 3 || o->batch_size > 100000) return fn_fail(FN_ERR_ARG, "train: batch size %d", o->batch_size);
     if (o->mode == FN_TRAIN_TRIPLET && o->batch_size % 3)
         return fn_fail(FN_ERR_ARG, "train: the batch size (%d) must be a multiple of 3 (anchor, positive, negative)", o->batch_size);
+    const int P = fn_dist_size();
+    if (P > 1 && (o->mode == FN_TRAIN_TRIPLET ? o->batch_size / 3 : o->batch_size) < P)
+        return fn_fail(FN_ERR_ARG, "train: the global batch (%d %s) is smaller than the %d MPI ranks: every rank needs a share",
+                       o->mode == FN_TRAIN_TRIPLET ? o->batch_size / 3 : o->batch_size,
+                       o->mode == FN_TRAIN_TRIPLET ? "triplets" : "images", P);
     if (o->people_per_batch < 2 || o->images_per_person < 2 || (long)o->people_per_batch * o->images_per_person > 1000000)
         return fn_fail(FN_ERR_ARG, "train: people_per_batch %d x images_per_person %d", o->people_per_batch, o->images_per_person);
     if (o->epoch_size < 1 || o->max_epochs < 0) return fn_fail(FN_ERR_ARG, "train: epoch size %d, max epochs %d", o->epoch_size, o->max_epochs);
@@ -731,10 +841,15 @@ static void free_source(image_source *src) {
 
 fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
     FN_TRY(check_options(o));
-    if (mkdir(o->models_dir, 0777) && errno != EEXIST) return fn_fail(FN_ERR_IO, "%s: cannot create folder", o->models_dir);
     trainer T, *t = &T;
     memset(t, 0, sizeof T);
+    t->rank = fn_dist_rank(); t->ranks = fn_dist_size();
+    const int main_rank = t->rank == 0; /* writes the files, reports progress */
+    if (!main_rank) cb = NULL;
+    if (main_rank && mkdir(o->models_dir, 0777) && errno != EEXIST) return agree(t, fn_fail(FN_ERR_IO, "%s: cannot create folder", o->models_dir));
     t->o = o; t->cb = cb; t->epoch = 1; t->t0 = fn_now();
+    t->counts = malloc(sizeof(long) * t->ranks);
+    if (!t->counts) return fn_fail(FN_ERR_NOMEM, "out of memory");
     fn_dataset ds = {0}, vds = {0};
     image_source src = {0}, vsrc = {0}, split_src = {0};
     lfw_set lfw = {0};
@@ -765,6 +880,7 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
         if (!s) s = fn_trainnet_config_from_model(&pre, &cfg);
     }
     if (!s) s = fn_trainnet_create(&cfg, &t->net);
+    if (!s) t->net->sync_bn = o->sync_bn;
     if (!s) {
         fn_trainnet_init(t->net, o->seed);
         if (o->pretrained_model) {
@@ -794,13 +910,19 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
             s = fn_optimizer_init(&t->head_opt, o->optimizer, t->n_head);
         }
     }
-    if (!s && o->resume) {
+    /* rank 0 reads the checkpoint and hands its state to the others (any rank count) */
+    if (!s && o->resume && main_rank) {
         s = load_checkpoint(t);
         if (!s) message(t, "resumed at epoch %d, step %lld", t->epoch, (long long)t->global_step);
     }
+    s = agree(t, s);
+    if (!s) s = broadcast_state(t);
+    if (!s && t->ranks > 1)
+        message(t, "MPI: %d ranks, global batch %d (%s batch norm)", t->ranks, o->batch_size,
+                o->sync_bn ? "synchronised" : "per-rank");
     /* logs: a fresh run truncates them, a resumed one appends */
     char path[4096];
-    if (!s) {
+    if (!s && main_rank) {
         path_in(path, sizeof path, o->models_dir, "train_log.csv");
         t->log = fopen(path, o->resume ? "a" : "w");
         if (!t->log) s = fn_fail(FN_ERR_IO, "%s: cannot write", path);
@@ -808,7 +930,7 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
                                      o->mode == FN_TRAIN_TRIPLET ? "triplets,pairs" : "accuracy,batch");
     }
     FILE *elog = NULL;
-    if (!s) {
+    if (!s && main_rank) {
         path_in(path, sizeof path, o->models_dir, "epochs.csv");
         elog = fopen(path, o->resume ? "a" : "w");
         if (!elog) s = fn_fail(FN_ERR_IO, "%s: cannot write", path);
@@ -823,6 +945,11 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
     const int S = cfg.image_size, dim = cfg.dim;
     int sample_n = o->mode == FN_TRAIN_TRIPLET ? o->people_per_batch * o->images_per_person : o->batch_size;
     for (int i = 0; i < 2 && !s; i++) s = sample_alloc(&bufs[i], sample_n, sample_n, S);
+    if (!s && o->mode == FN_TRAIN_SOFTMAX) {
+        t->pre_all = malloc(sizeof(float) * (size_t)sample_n * dim);
+        t->dpre_all = malloc(sizeof(float) * (size_t)sample_n * dim);
+        if (!t->pre_all || !t->dpre_all) s = fn_fail(FN_ERR_NOMEM, "out of memory");
+    }
     int *trip = NULL;
     float *emb = NULL;
     if (!s && o->mode == FN_TRAIN_TRIPLET) {
@@ -834,13 +961,15 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
         if (!trip || !emb) s = fn_fail(FN_ERR_NOMEM, "out of memory for triplets");
     }
     L.src = &src; L.o = o; L.train_refs = train_refs; L.n_train = n_train;
+    L.rank = t->rank; L.ranks = t->ranks;
+    s = agree(t, s);
     /* random-init (or pretrained) evaluation, as epoch 0 */
     if (!s && !o->resume && evaluates_something(&ev)) {
         fn_train_epoch_info ei = {.epoch = 0, .global_step = 0, .mean_loss = NAN};
         s = evaluate(t, &ev, &ei);
         if (!s) {
             ei.seconds = fn_now() - t->t0;
-            write_epoch_row(elog, &ei);
+            if (elog) write_epoch_row(elog, &ei);
             if (cb && cb->on_epoch) cb->on_epoch(cb->ud, &ei);
         }
     }
@@ -857,6 +986,7 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
         int loss_n = 0;
         fn_progress prog;
         fn_progress_begin(&prog, "epoch", o->epoch_size);
+        if (!main_rank) prog.tty = 0; /* one bar for the job */
         while (!s && batch_number < o->epoch_size) {
             s = loader_wait(&L);
             if (s) break;
@@ -867,12 +997,24 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
             if (s) break;
             lr = learning_rate(t, &stop);
             if (o->mode == FN_TRAIN_TRIPLET) {
-                /* embed the whole sample (training-mode BN, as facenet's phase_train=True) */
-                for (int k = 0; k < b->n && !s; k += o->batch_size) {
-                    int nb = b->n - k < o->batch_size ? b->n - k : o->batch_size;
-                    fn_rng drop = {stream_seed(o->seed, 6, (uint64_t)b->index * 1000003u + k)};
-                    s = fn_trainnet_forward(t->net, b->x + (size_t)k * S * S * 3, nb, 1, &drop);
-                    if (!s) memcpy(emb + (size_t)k * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * nb * dim);
+                /* embed the whole sample (training-mode BN, as facenet's phase_train=True) in
+                 * global batches, each rank its share of each; every rank then holds all
+                 * embeddings (all-gathered) and selects the same triplets */
+                for (int k = 0, nb; k < b->n && !s; k += nb) {
+                    nb = b->n - k < o->batch_size ? b->n - k : o->batch_size;
+                    /* under MPI a last batch too small to share joins the one before */
+                    if (t->ranks > 1 && b->n - (k + nb) > 0 && b->n - (k + nb) < t->ranks) nb = b->n - k;
+                    long lo, hi;
+                    fn_dist_share(nb, t->rank, t->ranks, &lo, &hi);
+                    fn_rng drop = {stream_seed(o->seed + (uint64_t)t->rank, 6, (uint64_t)b->index * 1000003u + k)};
+                    s = fn_trainnet_forward(t->net, b->x + (size_t)(k + lo) * S * S * 3, (int)(hi - lo), 1, &drop);
+                    if (!s) memcpy(emb + (size_t)(k + lo) * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * (hi - lo) * dim);
+                    for (int r = 0; r < t->ranks && !s; r++) {
+                        long a, c;
+                        fn_dist_share(nb, r, t->ranks, &a, &c);
+                        t->counts[r] = (c - a) * dim;
+                    }
+                    if (!s) s = fn_dist_allgather_f32(emb + (size_t)k * dim, t->counts);
                 }
                 if (s) break;
                 fn_rng sel = {stream_seed(o->seed, 7, (uint64_t)b->index)};
@@ -882,12 +1024,14 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
                 int nrof_batches = (nt + per_batch - 1) / per_batch;
                 for (int k = 0; k < nrof_batches; k++) {
                     int m = nt - k * per_batch < per_batch ? nt - k * per_batch : per_batch;
-                    float loss = triplet_step(t, b->x, trip + 3 * k * per_batch, m, lr);
-                    if (loss != loss) { s = fn_fail(FN_ERR_NOMEM, "training step failed: %s", fn_last_error()); break; }
+                    if (m < t->ranks) break; /* under MPI: a last batch with fewer triplets than ranks is left out */
+                    float loss = 0;
+                    s = triplet_step(t, b->x, trip + 3 * k * per_batch, m, lr, &loss);
+                    if (s) break;
                     batch_number++;
                     loss_sum += loss; loss_n++;
                     double secs = fn_now() - t->t0;
-                    fprintf(t->log, "%d,%d,%lld,%.6f,%d,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, loss, nt, pairs, lr, secs);
+                    if (t->log) fprintf(t->log, "%d,%d,%lld,%.6f,%d,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, loss, nt, pairs, lr, secs);
                     fn_train_step_info si = {t->epoch, batch_number, t->global_step, loss, lr, nt, pairs, -1, secs};
                     if (cb && cb->on_step) cb->on_step(cb->ud, &si);
                     fn_progress_step(&prog, 1);
@@ -897,16 +1041,16 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
                     /* no triplet inside the margin: the sample still counts toward the epoch
                      * so an easy dataset cannot loop forever */
                     batch_number++;
-                    fprintf(t->log, "%d,%d,%lld,%.6f,0,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, 0.0, pairs, lr, fn_now() - t->t0);
+                    if (t->log) fprintf(t->log, "%d,%d,%lld,%.6f,0,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, 0.0, pairs, lr, fn_now() - t->t0);
                 }
             } else {
-                float acc;
-                float loss = softmax_step(t, b->x, b->labels, b->n, lr, &acc);
-                if (loss != loss) { s = fn_fail(FN_ERR_NOMEM, "training step failed: %s", fn_last_error()); break; }
+                float acc = 0, loss = 0;
+                s = softmax_step(t, b->x, b->labels, b->n, lr, &loss, &acc);
+                if (s) break;
                 batch_number++;
                 loss_sum += loss; loss_n++;
                 double secs = fn_now() - t->t0;
-                fprintf(t->log, "%d,%d,%lld,%.6f,%.4f,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, loss, acc, b->n, lr, secs);
+                if (t->log) fprintf(t->log, "%d,%d,%lld,%.6f,%.4f,%d,%.6g,%.3f\n", t->epoch, batch_number, (long long)t->global_step, loss, acc, b->n, lr, secs);
                 fn_train_step_info si = {t->epoch, batch_number, t->global_step, loss, lr, 0, 0, acc, secs};
                 if (cb && cb->on_step) cb->on_step(cb->ud, &si);
                 fn_progress_step(&prog, 1);
@@ -916,22 +1060,32 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
         }
         fn_progress_end(&prog);
         if (s) break;
-        fflush(t->log);
+        if (t->log) fflush(t->log);
         fn_train_epoch_info ei = {.epoch = t->epoch, .global_step = t->global_step,
                                   .mean_loss = loss_n ? (float)(loss_sum / loss_n) : 0};
-        s = evaluate(t, &ev, &ei);
+        s = average_bn_stats(t);
+        if (!s) s = evaluate(t, &ev, &ei);
         if (s) break;
         ei.seconds = fn_now() - t->t0;
-        write_epoch_row(elog, &ei);
+        if (elog) write_epoch_row(elog, &ei);
         if (cb && cb->on_epoch) cb->on_epoch(cb->ud, &ei);
         t->epoch++;
         /* the prefetched sample is not consumed: the checkpoint points at it */
-        s = save_checkpoint(t);
-        if (!s) s = export_model(t);
-        if (!s) s = plot_curves(o->models_dir);
+        if (main_rank) {
+            s = save_checkpoint(t);
+            if (!s) s = export_model(t);
+            if (!s) s = plot_curves(o->models_dir);
+        }
+        s = agree(t, s);
     }
     if (L.running) { pthread_join(L.thread, NULL); L.running = 0; }
-    if (!s && t->epoch == 1 && !o->resume) s = export_model(t); /* max_epochs 0: export the initial model */
+    if (!s && t->epoch == 1 && !o->resume && main_rank) s = export_model(t); /* max_epochs 0: export the initial model */
+    if (!s && t->ranks > 1 && t->steps_run) {
+        fn_dist_counters dc;
+        fn_dist_get_counters(&dc);
+        message(t, "MPI: %lld steps, %.2f MB all-reduced per step by each rank, %.1f s of %.1f s in MPI collectives (rank 0)",
+                (long long)t->steps_run, dc.bytes_reduced / 1e6 / (double)t->steps_run, dc.seconds, fn_now() - t->t0);
+    }
     if (t->log) fclose(t->log);
     if (elog) fclose(elog);
     free(trip); free(emb); free(train_refs); free(split_refs);
@@ -945,6 +1099,7 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
     fn_optimizer_free(&t->opt);
     fn_optimizer_free(&t->head_opt);
     free(t->ema); free(t->head); free(t->head_g); free(t->centers);
+    free(t->pre_all); free(t->dpre_all); free(t->counts);
     fn_trainnet_free(t->net);
     return s;
 }

@@ -3,6 +3,7 @@
  * block8 without ReLU, pool, dropout, bottleneck + batch norm, L2), forward in training
  * or inference mode, backward, and import/export in facenet-pytorch's names. */
 #include "trainnet.h"
+#include "dist/dist.h"
 
 typedef enum { L_CONV, L_BN, L_MAXPOOL, L_CONCAT, L_RESIDUAL, L_GAP, L_DROPOUT, L_DENSE, L_L2NORM } layer_kind;
 
@@ -13,6 +14,7 @@ struct fn_tlayer {
     int pw, pb;                /* parameter indices: weight, bias/beta (-1 none) */
     int st;                    /* L_BN: index of running_mean (running_var follows) */
     float *mean, *rstd;        /* L_BN: saved batch statistics */
+    long rows_all;             /* L_BN: rows the statistics span (all ranks' with sync_bn) */
     fn_act act;
     float scale;               /* L_RESIDUAL */
     int tmp;                   /* L_RESIDUAL: buffer for the up conv's output gradient */
@@ -334,6 +336,7 @@ void fn_trainnet_free(fn_trainnet *net) {
         fn_free(net->wk[k].ws); free(net->wk[k].tot); free(net->wk[k].stat);
         if (k > 0) free(net->wk[k].g);
     }
+    free(net->xr); free(net->xr_counts);
     fn_free(net->dx_arena); free(net->dx_off); free(net->writer); free(net->last_reader); free(net->red);
     free(net->layers); free(net->bufs); free(net->params); free(net->stats);
     free(net->w); free(net->g); free(net->stat);
@@ -449,6 +452,14 @@ static fn_status ensure_workers(fn_trainnet *net, int W) {
     }
     net->wk[0].g = net->g;
     if (W > net->workers) net->workers = W;
+    const int P = fn_dist_size();
+    if (net->sync_bn && P > 1 && net->xr_ranks != P) {
+        free(net->xr); free(net->xr_counts);
+        net->xr = malloc(sizeof(double) * (size_t)(P + 1) * (1 + 2 * net->c_max));
+        net->xr_counts = malloc(sizeof(long) * P);
+        net->xr_ranks = net->xr && net->xr_counts ? P : 0;
+        if (!net->xr_ranks) return fn_fail(FN_ERR_NOMEM, "train network: out of memory");
+    }
     return FN_OK;
 }
 
@@ -546,6 +557,30 @@ static void team_sum(fn_trainnet *net, fn_team *team, int W, int *slot, int n, d
     *slot ^= 1;
 }
 
+static int sync_bn_active(const fn_trainnet *net) { return net->sync_bn && net->xr_ranks > 1; }
+
+/* Every rank's (rows, mean, m2) all-gathered and merged in rank order into xr[0 .. 2C]:
+ * the same statistics on every rank, as one process with the whole batch would have. */
+static void sync_moments(fn_trainnet *net, const double *mu, const double *m2, long rows, int C) {
+    const int P = net->xr_ranks, r = fn_dist_rank();
+    const long per = 1 + 2L * C;
+    double *all = net->xr + per, *mine = all + per * r, *res = net->xr;
+    mine[0] = (double)rows;
+    memcpy(mine + 1, mu, sizeof(double) * C);
+    memcpy(mine + 1 + C, m2, sizeof(double) * C);
+    for (int j = 0; j < P; j++) net->xr_counts[j] = per;
+    fn_status s = fn_dist_allgather_f64(all, net->xr_counts);
+    if (s && !net->dist_status) net->dist_status = s;
+    memcpy(res, all, sizeof(double) * per);
+    long n = (long)res[0];
+    for (int j = 1; j < P; j++) {
+        const double *p = all + per * j;
+        fn_batchnorm_merge(res + 1, res + 1 + C, n, p + 1, p + 1 + C, (long)p[0], C);
+        n += (long)p[0];
+    }
+    res[0] = (double)n;
+}
+
 /* training-mode BN over this worker's rows (nb images) of a batch of N */
 static void bn_forward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int W, int *slot,
                        int n0, int nb, int N, int train) {
@@ -580,10 +615,18 @@ static void bn_forward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, int
         n += nj;
     }
     *slot ^= 1;
+    long rows_all = rows_total;
+    if (sync_bn_active(net)) { /* worker 0 talks to the other ranks; the team reads the result */
+        if (k == 0) sync_moments(net, mu, m2, rows_total, C);
+        fn_team_barrier(team);
+        rows_all = (long)net->xr[0];
+        memcpy(mu, net->xr + 1, sizeof(double) * C);
+        memcpy(m2, net->xr + 1 + C, sizeof(double) * C);
+    }
     /* worker 0 alone moves the running averages and keeps the statistics for backward */
-    fn_batchnorm_stats(mean, rstd, mu, m2, rows_total, C, net->cfg.bn_eps, k ? NULL : rm, k ? NULL : rv,
+    fn_batchnorm_stats(mean, rstd, mu, m2, rows_all, C, net->cfg.bn_eps, k ? NULL : rm, k ? NULL : rv,
                        net->cfg.bn_decay);
-    if (k == 0) { memcpy(l->mean, mean, sizeof(float) * C); memcpy(l->rstd, rstd, sizeof(float) * C); }
+    if (k == 0) { memcpy(l->mean, mean, sizeof(float) * C); memcpy(l->rstd, rstd, sizeof(float) * C); l->rows_all = rows_all; }
     fn_batchnorm_apply(y, ld, x, rows, C, mean, rstd, NULL, beta, l->act);
 }
 
@@ -591,7 +634,8 @@ static void bn_backward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, in
                         int n0, int nb, int N) {
     fn_tbuf *out = &net->bufs[l->out];
     const int C = out->c;
-    const long rows = (long)nb * out->h * out->w, rows_total = (long)N * out->h * out->w;
+    const long rows = (long)nb * out->h * out->w;
+    long rows_total = (long)N * out->h * out->w;
     const float *x = x_at(net, l->in[0], n0), *dy = dx_at(net, l->out, n0, nb);
     const int ld = ld_of(net, l->out);
     const float *beta = net->w + net->params[l->pb].offset;
@@ -599,9 +643,19 @@ static void bn_backward(fn_trainnet *net, fn_tlayer *l, fn_team *team, int k, in
     memset(part, 0, sizeof(double) * 2 * C);
     fn_batchnorm_backward_sums(part, part + C, dy, ld, x, l->mean, l->rstd, NULL, beta, rows, C, l->act);
     team_sum(net, team, W, slot, 2 * C, tot);
-    if (k == 0) {
+    if (k == 0) { /* this rank's rows only: the gradient all-reduce adds the other ranks' */
         float *dbeta = net->g + net->params[l->pb].offset;
         for (int c = 0; c < C; c++) dbeta[c] += (float)tot[c];
+    }
+    if (sync_bn_active(net)) { /* the input gradient needs the sums over every rank's rows */
+        if (k == 0) {
+            memcpy(net->xr, tot, sizeof(double) * 2 * C);
+            fn_status s = fn_dist_sum_f64(net->xr, (size_t)2 * C);
+            if (s && !net->dist_status) net->dist_status = s;
+        }
+        fn_team_barrier(team);
+        memcpy(tot, net->xr, sizeof(double) * 2 * C);
+        rows_total = l->rows_all;
     }
     float *dx = dx_at(net, l->in[0], n0, nb);
     /* the conv output feeding a BN has no other reader: overwrite (clear_gradients skips it) */
@@ -744,6 +798,7 @@ fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train
     fn_tbuf *in0 = &net->bufs[net->input];
     memcpy(in0->x, x, sizeof(float) * (size_t)N * buf_floats(in0));
     pass p = {net, N, train, 0};
+    net->dist_status = FN_OK;
     FN_TRY(fn_parallel_team(W, trunk_forward, &p));
     int slot = 0;
     for (int i = net->head; i < net->n_layers; i++) {
@@ -769,7 +824,7 @@ fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train
         default: FN_ASSERT(0);
         }
     }
-    return FN_OK;
+    return net->dist_status;
 }
 
 void fn_trainnet_zero_act_grads(fn_trainnet *net) {

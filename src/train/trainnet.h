@@ -73,6 +73,14 @@ typedef struct {
     int input, prelogits, embedding; /* buffer indices */
     int trunk_channels[3];      /* block35 / block17 / block8 channels (256/896/1792 full) */
     int layer_cap, buf_cap, param_cap, stat_cap;
+    /* MPI (src/dist): with sync_bn and several ranks, training-mode batch norm uses the
+     * statistics of every rank's rows (all-gathered moments, merged in rank order; the
+     * backward's sums all-reduced); otherwise each rank normalises over its own rows.
+     * xr: [result | rank 0 | rank 1 ...] moments; dist_status: the first failure of a
+     * collective inside a pass (the pass itself cannot return it). */
+    int sync_bn;
+    double *xr; long *xr_counts; int xr_ranks;
+    fn_status dist_status;
 } fn_trainnet;
 
 /* Builds the graph for the config (fails if the image is too small for the stages). */
@@ -91,7 +99,8 @@ fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train
  * trunk's are cleared during the backward as they become live). */
 void fn_trainnet_zero_act_grads(fn_trainnet *net);
 /* Backpropagates from the gradients in bufs[embedding].dx and bufs[prelogits].dx into
- * net->g (added: clear net->g once per step). Needs the preceding training forward. */
+ * net->g (added: clear net->g once per step). Needs the preceding training forward.
+ * With sync_bn across ranks a failed collective is left in net->dist_status. */
 void fn_trainnet_backward(fn_trainnet *net);
 /* L2 regularisation loss wd * sum(w^2) / 2 over decayed tensors (tf.nn.l2_loss); when
  * add_grad, adds wd * w into net->g. */
