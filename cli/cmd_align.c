@@ -6,11 +6,17 @@
  * Resumable and safe to run in several processes at once: an image is done when its PNG
  * exists (written atomically) or bounding_boxes.txt already lists it as a failure; each
  * image is claimed with an O_EXCL lock file (stale locks of dead processes are taken
- * over); bounding_boxes.txt lines are appended with one write() each. */
+ * over); bounding_boxes.txt lines are appended with one write() each.
+ *
+ * Under MPI (mpirun -np N facenet align ...) each rank aligns its share of the images (in
+ * order, contiguous) and rank 0 appends every rank's bounding-box lines in image order, so
+ * the output is the one of a single process; an MPI job killed midway keeps its crops, not
+ * the boxes of the unfinished job (a rerun skips the crops that exist). */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "core.h"
 #include "json.h"
+#include "dist/dist.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -140,7 +146,13 @@ typedef struct {
     int image_size, margin, multiple, chip, exif;
     float chip_padding;
     int bb_fd;
+    FILE *bb_mem;   /* under MPI: this rank's lines, gathered to rank 0 at the end */
 } align_ctx;
+
+static void bb_line(const align_ctx *c, const char *line) {
+    if (c->bb_mem) fputs(line, c->bb_mem);
+    else append_line(c->bb_fd, line);
+}
 
 /* Aligns one image into out_base(.png | _i.png). Returns FN_OK with *n_out crops written;
  * FN_ERR_NO_FACE when no face was found. */
@@ -172,7 +184,7 @@ static fn_status align_image(const align_ctx *c, const char *src, const char *ou
         int bb[4];
         margin_box(f->box, c->margin, img.w, img.h, bb);
         snprintf(line, sizeof line, "%s %d %d %d %d\n", out, bb[0], bb[1], bb[2], bb[3]);
-        append_line(c->bb_fd, line);
+        bb_line(c, line);
         (*n_out)++;
     }
     free(faces);
@@ -182,7 +194,58 @@ static fn_status align_image(const align_ctx *c, const char *src, const char *ou
 
 /* ------------------------------------------------------------------ command */
 
+static int align_main(int argc, char **argv);
+
 int cmd_align(int argc, char **argv) {
+    if (cli_dist_begin("align")) return 1;
+    return cli_dist_end(align_main(argc, argv));
+}
+
+/* Under MPI: rank 0 gets every rank's bounding-box lines (appended in rank order = image
+ * order), counts and failures ("path\terror\n"); 0 on success. */
+static int gather_results(const char *cmd, align_ctx *c, char *bb, size_t bb_n, long counts[4], strlist *failures, strlist *reasons) {
+    char *all = NULL;
+    size_t all_n = 0;
+    fn_status s = fn_dist_gather_bytes(bb, bb_n, &all, &all_n);
+    if (!s && fn_dist_rank() == 0 && all_n) {
+        ssize_t w = write(c->bb_fd, all, all_n);
+        if (w != (ssize_t)all_n) s = fn_fail(FN_ERR_IO, "bounding_boxes.txt: write failed");
+    }
+    free(all);
+    double sums[4] = {(double)counts[0], (double)counts[1], (double)counts[2], (double)counts[3]};
+    if (!s) s = fn_dist_sum_f64(sums, 4);
+    for (int i = 0; i < 4; i++) counts[i] = (long)sums[i];
+    /* failures: this rank's as lines, then rank 0 keeps everyone's */
+    char *mine = NULL;
+    size_t mine_n = 0;
+    FILE *f = open_memstream(&mine, &mine_n);
+    if (!f) return cli_error(cmd, "out of memory");
+    for (int i = 0; i < failures->n; i++) fprintf(f, "%s\t%s\n", failures->v[i], reasons->v[i]);
+    fclose(f);
+    if (!s) s = fn_dist_gather_bytes(mine, mine_n, &all, &all_n);
+    free(mine);
+    if (s) return cli_status_error(cmd, s);
+    if (fn_dist_rank() != 0) { /* rank 0 prints everyone's failures; the others say theirs here */
+        for (int i = 0; i < failures->n; i++)
+            fprintf(stderr, "facenet align: unable to align \"%s\": %s\n", failures->v[i], reasons->v[i]);
+        free(all);
+        return 0;
+    }
+    strlist_free(failures);
+    strlist_free(reasons);
+    for (char *p = all, *end = all + all_n; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p)), *tab = memchr(p, '\t', (size_t)(end - p));
+        if (!nl || !tab || tab > nl) break;
+        *nl = *tab = 0;
+        strlist_add(failures, p);
+        strlist_add(reasons, tab + 1);
+        p = nl + 1;
+    }
+    free(all);
+    return 0;
+}
+
+static int align_main(int argc, char **argv) {
     const char *cmd = "align";
     const char *in_dir = NULL, *out_dir = NULL, *mtcnn = NULL, *method = "margin", *thr = NULL;
     int err = 0, random_order = 0, json = 0, retry = 0;
@@ -228,6 +291,8 @@ int cmd_align(int argc, char **argv) {
     if (!list_dir(in_dir, 1, &people)) return cli_error(cmd, "cannot read %s: %s", in_dir, strerror(errno));
     if (random_order) {
         fn_rng rng = { (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) };
+        fn_status bs = fn_dist_bcast(&rng, sizeof rng); /* every rank the same order */
+        if (bs) { strlist_free(&people); return cli_status_error(cmd, bs); }
         for (int i = people.n - 1; i > 0; i--) {
             int j = (int)(fn_rng_next(&rng) % (uint64_t)(i + 1));
             char *t = people.v[i]; people.v[i] = people.v[j]; people.v[j] = t;
@@ -277,22 +342,31 @@ int cmd_align(int argc, char **argv) {
     }
     long n_aligned = 0, n_faces = 0, n_skipped = 0, n_busy = 0;
     strlist failures = { 0 }, reasons = { 0 };
-    fn_progress prog;
-    fn_progress_begin(&prog, "align", total);
-    for (int p = 0; images && p < people.n; p++) {
+    /* this rank's share of the images (all of them in one process) */
+    const int ranks = fn_dist_size();
+    long lo, hi, g0 = 0;
+    fn_dist_share(total, fn_dist_rank(), ranks, &lo, &hi);
+    char *bb_buf = NULL;
+    size_t bb_len = 0;
+    if (ranks > 1 && !(c.bb_mem = open_memstream(&bb_buf, &bb_len))) return cli_error(cmd, "out of memory");
+    fn_dist_progress prog;
+    fn_dist_progress_begin(&prog, "align", total);
+    for (int p = 0; images && p < people.n; g0 += images[p].n, p++) {
         char dir_out[4096];
         snprintf(dir_out, sizeof dir_out, "%s/%s", out_dir, people.v[p]);
-        if (images[p].n > 0 && mkdir(dir_out, 0755) != 0 && errno != EEXIST) {
-            for (int k = 0; k < images[p].n; k++) {
+        const long k0 = lo > g0 ? lo - g0 : 0, k1 = hi - g0 < images[p].n ? hi - g0 : images[p].n;
+        if (k1 <= k0) continue; /* none of this person's images is this rank's */
+        if (mkdir(dir_out, 0755) != 0 && errno != EEXIST) {
+            for (long k = k0; k < k1; k++) {
                 char src[8192];
                 snprintf(src, sizeof src, "%s/%s/%s", in_dir, people.v[p], images[p].v[k]);
                 strlist_add(&failures, src);
                 strlist_add(&reasons, strerror(errno));
             }
-            fn_progress_step(&prog, images[p].n);
+            fn_dist_progress_step(&prog, k1 - k0);
             continue;
         }
-        for (int k = 0; k < images[p].n; k++) {
+        for (long k = k0; k < k1; k++) {
             const char *name = images[p].v[k];
             char src[8192], base[8192], done_png[8300], lock[8300];
             snprintf(src, sizeof src, "%s/%s/%s", in_dir, people.v[p], name);
@@ -306,15 +380,15 @@ int cmd_align(int argc, char **argv) {
             if (is_file(done_png) || (failed_before.n > 0 &&
                 bsearch(&key, failed_before.v, (size_t)failed_before.n, sizeof(char *), cmp_str))) {
                 n_skipped++;
-                fn_progress_step(&prog, 1);
+                fn_dist_progress_step(&prog, 1);
                 continue;
             }
             snprintf(lock, sizeof lock, "%s.lock", base);
-            if (!claim(lock)) { n_busy++; fn_progress_step(&prog, 1); continue; }
+            if (!claim(lock)) { n_busy++; fn_dist_progress_step(&prog, 1); continue; }
             if (is_file(done_png)) { /* finished by another process meanwhile */
                 unlink(lock);
                 n_skipped++;
-                fn_progress_step(&prog, 1);
+                fn_dist_progress_step(&prog, 1);
                 continue;
             }
             int n_out = 0;
@@ -328,15 +402,28 @@ int cmd_align(int argc, char **argv) {
                 strlist_add(&failures, src);
                 strlist_add(&reasons, why);
                 snprintf(line, sizeof line, "%s\n", plain_png);
-                append_line(c.bb_fd, line);
+                bb_line(&c, line);
             }
             unlink(lock);
-            fn_progress_step(&prog, 1);
+            fn_dist_progress_step(&prog, 1);
         }
     }
-    fn_progress_end(&prog);
-    close(c.bb_fd);
+    fn_status ps = fn_dist_progress_end(&prog);
     fn_detector_close(c.det);
+    int grc = ps ? cli_status_error(cmd, ps) : 0;
+    if (c.bb_mem) {
+        fclose(c.bb_mem);
+        long counts[4] = {n_aligned, n_faces, n_skipped, n_busy};
+        if (!grc) grc = gather_results(cmd, &c, bb_buf, bb_len, counts, &failures, &reasons);
+        free(bb_buf);
+        n_aligned = counts[0]; n_faces = counts[1]; n_skipped = counts[2]; n_busy = counts[3];
+    }
+    close(c.bb_fd);
+    if (grc || fn_dist_rank() != 0) { /* rank 0 reports for the job */
+        for (int p = 0; images && p < people.n; p++) strlist_free(&images[p]);
+        free(images); strlist_free(&people); strlist_free(&failed_before); strlist_free(&failures); strlist_free(&reasons);
+        return grc;
+    }
 
     for (int i = 0; i < failures.n; i++)
         fprintf(stderr, "facenet align: unable to align \"%s\": %s\n", failures.v[i], reasons.v[i]);

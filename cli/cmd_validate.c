@@ -17,6 +17,7 @@
 #include "tensors.h"
 #include "nets/model.h"
 #include "eval/plot.h"
+#include "dist/dist.h"
 #include <sys/stat.h>
 
 static void usage(FILE *f) {
@@ -82,7 +83,7 @@ static int image_error(const char *cmd, const char *path, fn_status s) {
 static fn_status mirrored(const fn_image *src, fn_image *out) { return fn_image_flip_lr(src, out); }
 
 /* Embeds paths[0..n) into emb (n x views*dim); no_face[i] set where detection failed. */
-static int embed_images(embed_ctx *c, char **paths, int n, float *emb, uint8_t *no_face, fn_progress *prog) {
+static int embed_images(embed_ctx *c, char **paths, int n, float *emb, uint8_t *no_face, fn_dist_progress *prog) {
     const int dim = fn_model_dim(c->model), views = c->flip ? 2 : 1, size = fn_model_input_size(c->model);
     int rc = 0;
     if (c->aligned) {
@@ -102,7 +103,7 @@ static int embed_images(embed_ctx *c, char **paths, int n, float *emb, uint8_t *
             if (!rc && (s = fn_model_embed(c->model, crops, nb * views, emb + (size_t)i0 * views * dim)))
                 rc = cli_status_error(c->cmd, s);
             for (int i = 0; i < nb * views; i++) fn_image_free(&crops[i]);
-            fn_progress_step(prog, nb);
+            fn_dist_progress_step(prog, nb);
         }
         free(crops);
     } else {
@@ -131,7 +132,7 @@ static int embed_images(embed_ctx *c, char **paths, int n, float *emb, uint8_t *
             else rc = image_error(c->cmd, paths[i], s);
             free(faces); free(e);
             fn_image_free(&img);
-            fn_progress_step(prog, 1);
+            fn_dist_progress_step(prog, 1);
         }
     }
     return rc;
@@ -274,7 +275,25 @@ static void json_num(const char *key, double v, int first) {
     if (isfinite(v)) printf("%.17g", v); else printf("null");
 }
 
+static int validate_main(int argc, char **argv);
+
 int cmd_validate(int argc, char **argv) {
+    if (cli_dist_begin("validate")) return 1;
+    return cli_dist_end(validate_main(argc, argv));
+}
+
+/* Under MPI: rank 0 alone reads and writes the cache; the others learn which images it
+ * lacks (*have, or that it lacks none: returns 1 on a rank with nothing left to do). */
+static int share_cache_state(const char *cmd, int n_uniq, uint8_t *have, int *from_cache, int *rc) {
+    if (fn_dist_size() == 1) return 0;
+    fn_status s = fn_dist_bcast(from_cache, sizeof *from_cache);
+    if (!s && !*from_cache) s = fn_dist_bcast(have, (size_t)n_uniq);
+    if (s) { *rc = cli_status_error(cmd, s); return 1; }
+    if (*from_cache && fn_dist_rank() != 0) { *rc = 0; return 1; }
+    return 0;
+}
+
+static int validate_main(int argc, char **argv) {
     const char *cmd = "validate";
     const char *lfw_dir = NULL, *pairs_arg = NULL, *model_arg = NULL, *mtcnn_arg = NULL, *roc_path = NULL;
     const char *cache_path = NULL, *dist_arg = NULL, *std_arg = NULL;
@@ -363,6 +382,7 @@ int cmd_validate(int argc, char **argv) {
      * chunk so an interrupted run resumes where it stopped */
     int n_have = 0, cols = 0;
     const char *why = "no --cache";
+    if (fn_dist_rank() != 0) cache_path = NULL; /* rank 0's (see share_cache_state) */
     if (cache_path && cache_load(cache_path, model_id, mode, 0, &cache, &why)) {
         cols = cache.cols;
         for (int i = 0; i < n_uniq; i++) n_have += cache_find(&cache, uniq[i]) >= 0;
@@ -391,7 +411,8 @@ int cmd_validate(int argc, char **argv) {
     if (cache_path && n_have < n_uniq && !json)
         fprintf(stderr, "facenet validate: cache %s: %s\n", cache_path,
                 n_have ? "resuming (some images are missing)" : why);
-    const int from_cache = n_have == n_uniq;
+    int from_cache = n_have == n_uniq;
+    if (share_cache_state(cmd, n_uniq, have, &from_cache, &rc)) goto done;
     if (!from_cache) {
         if (!aligned) {
             if (mtcnn_arg) mtcnn_path = strdup(mtcnn_arg);
@@ -401,37 +422,66 @@ int cmd_validate(int argc, char **argv) {
             }
             if ((s = fn_detector_open(mtcnn_path, &det))) { cli_status_error(cmd, s); goto done; }
         }
-        if (!json) printf("Running forward pass on %d LFW images (%d from cache)\n", n_uniq - n_have, n_have);
+        if (fn_dist_rank() == 0) { n_have = 0; for (int i = 0; i < n_uniq; i++) n_have += have[i]; }
+        if (!json && fn_dist_rank() == 0) printf("Running forward pass on %d LFW images (%d from cache)\n", n_uniq - n_have, n_have);
         fflush(stdout);
         embed_ctx ec = {cmd, model, det, aligned, flip, batch};
         enum { CHUNK = 256 };
         char *chunk_paths[CHUNK];
         int chunk_idx[CHUNK];
-        float *chunk_emb = malloc(sizeof(float) * CHUNK * (size_t)cols);
+        float *chunk_emb = malloc(sizeof(float) * CHUNK * (size_t)(cols + 1));
         uint8_t chunk_nf[CHUNK];
-        if (!chunk_emb) { cli_error(cmd, "out of memory"); goto done; }
-        fn_progress prog;
-        fn_progress_begin(&prog, "embedding", n_uniq - n_have);
+        const int ranks = fn_dist_size(), rank = fn_dist_rank();
+        long *counts = malloc(sizeof(long) * ranks);
+        if (!chunk_emb || !counts) { cli_error(cmd, "out of memory"); free(chunk_emb); free(counts); goto done; }
+        int n_todo = 0;
+        for (int i = 0; i < n_uniq; i++) n_todo += !have[i];
+        fn_dist_progress prog;
+        fn_dist_progress_begin(&prog, "embedding", n_todo);
         int failed = 0;
         for (int i = 0; i < n_uniq && !failed;) {
             int nc = 0;
             for (; i < n_uniq && nc < CHUNK; i++)
                 if (!have[i]) { chunk_idx[nc] = i; chunk_paths[nc++] = uniq[i]; }
             if (!nc) break;
-            if (embed_images(&ec, chunk_paths, nc, chunk_emb, chunk_nf, &prog)) { failed = 1; break; }
+            /* under MPI each rank embeds whole batches of the chunk (the batches one process
+             * would form, so the numbers are the same), then every rank gets the rows:
+             * cols values and the no-face flag per image */
+            const long n_batches = (nc + batch - 1) / batch;
+            long b0, b1, lo, hi;
+            for (int r = 0; r < ranks; r++) {
+                fn_dist_share(n_batches, r, ranks, &b0, &b1);
+                lo = b0 * batch < nc ? b0 * batch : nc; hi = b1 * batch < nc ? b1 * batch : nc;
+                counts[r] = (hi - lo) * (cols + 1);
+            }
+            fn_dist_share(n_batches, rank, ranks, &b0, &b1);
+            lo = b0 * batch < nc ? b0 * batch : nc; hi = b1 * batch < nc ? b1 * batch : nc;
+            float *part = chunk_emb + (size_t)lo * (cols + 1);
+            if (hi > lo && embed_images(&ec, chunk_paths + lo, (int)(hi - lo), part, chunk_nf + lo, &prog)) failed = 1;
+            if ((s = fn_dist_max_int(&failed))) { cli_status_error(cmd, s); failed = 1; }
+            if (failed) break;
+            for (long k = hi - 1; k >= lo; k--) { /* rows of cols to rows of cols + 1 (the flag last), in place */
+                memmove(chunk_emb + (size_t)k * (cols + 1), part + (size_t)(k - lo) * cols, sizeof(float) * (size_t)cols);
+                chunk_emb[(size_t)k * (cols + 1) + cols] = chunk_nf[k];
+            }
+            if ((s = fn_dist_allgather_f32(chunk_emb, counts))) { cli_status_error(cmd, s); failed = 1; break; }
             for (int k = 0; k < nc; k++) {
-                memcpy(emb + (size_t)chunk_idx[k] * cols, chunk_emb + (size_t)k * cols, sizeof(float) * (size_t)cols);
-                no_face[chunk_idx[k]] = chunk_nf[k];
+                memcpy(emb + (size_t)chunk_idx[k] * cols, chunk_emb + (size_t)k * (cols + 1), sizeof(float) * (size_t)cols);
+                no_face[chunk_idx[k]] = chunk_emb[(size_t)k * (cols + 1) + cols] != 0;
                 have[chunk_idx[k]] = 1;
             }
             if (cache_path && (s = save_done(cache_path, model_id, model_path, mode, uniq, n_uniq, emb, cols, no_face, have))) {
                 cli_status_error(cmd, s);
                 failed = 1;
             }
+            if ((s = fn_dist_max_int(&failed))) { cli_status_error(cmd, s); failed = 1; }
         }
-        fn_progress_end(&prog);
+        fn_status ps = fn_dist_progress_end(&prog);
+        if (ps && !failed) { cli_status_error(cmd, ps); failed = 1; }
         free(chunk_emb);
+        free(counts);
         if (failed) goto done;
+        if (rank != 0) { rc = 0; goto done; } /* rank 0 evaluates and reports */
     }
     int n_no_face = 0;
     for (int i = 0; i < n_uniq; i++) n_no_face += no_face[i];

@@ -9,7 +9,7 @@ if(MPI_C_FOUND)
   target_link_libraries(facenet_shared PRIVATE MPI::MPI_C)
   set(FN_HAVE_MPI ON)
   # registered only when MPI is built; CI installs Open MPI (scripts/deps.sh), so they run there
-  foreach(t mpi_train)
+  foreach(t mpi_train mpi_dataset)
     add_test(NAME ${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/${t}.sh ${CMAKE_BINARY_DIR} ${FN_SHARED_DIR} ${CMAKE_SOURCE_DIR})
     set_tests_properties(${t} PROPERTIES WORKING_DIRECTORY ${CMAKE_BINARY_DIR} TIMEOUT 600)
   endforeach()

@@ -184,6 +184,70 @@ fn_status fn_dist_barrier(void) {
     return FN_OK;
 }
 
+enum { PROGRESS_TAG = 0x6670 };
+
+void fn_dist_progress_begin(fn_dist_progress *d, const char *label, long total) {
+    memset(d, 0, sizeof *d);
+    fn_progress_begin(&d->p, label, total);
+    d->last = fn_now();
+    if (g_rank != 0) d->p.tty = 0;
+    if (g_rank == 0 && g_size > 1) {
+        d->seen = calloc((size_t)g_size, sizeof(long));
+        d->waiting = g_size - 1;
+    }
+}
+
+/* rank 0: one report (count, or -(count + 1) for the last) from rank src */
+static void progress_take(fn_dist_progress *d, int src, long v) {
+    if (src <= 0 || src >= g_size || !d->seen) return;
+    long count = v < 0 ? -v - 1 : v;
+    if (v < 0) d->waiting--;
+    fn_progress_step(&d->p, count - d->seen[src]);
+    d->seen[src] = count;
+}
+
+static void progress_send(fn_dist_progress *d, int last) {
+    long v = last ? -d->mine - 1 : d->mine;
+    MPI_Send(&v, 1, MPI_LONG, 0, PROGRESS_TAG, MPI_COMM_WORLD); /* a few bytes: sent eagerly */
+}
+
+void fn_dist_progress_step(fn_dist_progress *d, long n) {
+    d->mine += n;
+    if (g_size == 1) { fn_progress_step(&d->p, n); return; }
+    double t = fn_now();
+    if (g_rank != 0) {
+        if (t - d->last >= 0.25) { d->last = t; progress_send(d, 0); }
+        return;
+    }
+    fn_progress_step(&d->p, n);
+    for (;;) { /* take what has arrived, without waiting */
+        int flag = 0;
+        MPI_Status st;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, PROGRESS_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS || !flag) break;
+        long v;
+        if (MPI_Recv(&v, 1, MPI_LONG, st.MPI_SOURCE, PROGRESS_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
+        progress_take(d, st.MPI_SOURCE, v);
+    }
+}
+
+fn_status fn_dist_progress_end(fn_dist_progress *d) {
+    fn_status s = FN_OK;
+    if (g_size > 1 && g_rank != 0) progress_send(d, 1);
+    if (g_size > 1 && g_rank == 0) {
+        while (d->waiting > 0 && d->seen) {
+            long v;
+            MPI_Status st;
+            int rc = MPI_Recv(&v, 1, MPI_LONG, MPI_ANY_SOURCE, PROGRESS_TAG, MPI_COMM_WORLD, &st);
+            if (rc != MPI_SUCCESS) { s = mpi_error("MPI_Recv (progress)", rc); break; }
+            progress_take(d, st.MPI_SOURCE, v);
+        }
+    }
+    fn_progress_end(&d->p);
+    free(d->seen);
+    d->seen = NULL;
+    return s;
+}
+
 #else /* ---------------------------------------------------------------- without MPI */
 int fn_dist_available(void) { return 0; }
 
@@ -212,6 +276,12 @@ fn_status fn_dist_gather_bytes(const void *mine, size_t n, char **out, size_t *t
     return FN_OK;
 }
 fn_status fn_dist_barrier(void) { return FN_OK; }
+void fn_dist_progress_begin(fn_dist_progress *d, const char *label, long total) {
+    memset(d, 0, sizeof *d);
+    fn_progress_begin(&d->p, label, total);
+}
+void fn_dist_progress_step(fn_dist_progress *d, long n) { d->mine += n; fn_progress_step(&d->p, n); }
+fn_status fn_dist_progress_end(fn_dist_progress *d) { fn_progress_end(&d->p); return FN_OK; }
 #endif
 
 void fn_dist_get_counters(fn_dist_counters *c) { *c = g_count; }

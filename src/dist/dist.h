@@ -46,6 +46,14 @@ fn_status fn_dist_bcast(void *p, size_t bytes);
 fn_status fn_dist_gather_bytes(const void *mine, size_t n, char **out, size_t *total);
 fn_status fn_dist_barrier(void);
 
+/* Progress of a job split across ranks, drawn on rank 0 alone for the whole job: the
+ * other ranks send how far they are (a few bytes, at most every 0.25 s) and rank 0 adds
+ * it to its bar. _end is collective: rank 0 waits for every rank's last count. */
+typedef struct { fn_progress p; long mine; double last; long *seen; int waiting; } fn_dist_progress;
+void fn_dist_progress_begin(fn_dist_progress *d, const char *label, long total);
+void fn_dist_progress_step(fn_dist_progress *d, long n);
+fn_status fn_dist_progress_end(fn_dist_progress *d);
+
 /* What the collectives cost so far: seconds inside them, bytes this rank contributed to
  * float/double sums (the all-reduced volume), calls. */
 typedef struct { double seconds; uint64_t bytes_reduced; uint64_t calls; } fn_dist_counters;
