@@ -66,7 +66,8 @@ int cli_dist_end(int rc);
     X(classify, "train / predict an SVM classifier on embeddings") \
     X(validate, "LFW validation (10-fold accuracy, VAL@FAR, AUC, EER)") \
     X(train, "train with triplet loss or softmax/center loss") \
-    X(gallery, "a persistent face gallery: enroll, identify, list, remove, rename, ...")
+    X(gallery, "a persistent face gallery: enroll, identify, list, remove, rename, ...") \
+    X(quantize, "int8 model file from a float one (calibrated on face photos)")
 
 #define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 FN_CLI_COMMANDS(X)

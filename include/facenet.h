@@ -169,6 +169,21 @@ fn_status fn_model_embed(fn_model *m, const fn_image *crops, int n, float *out);
 fn_status fn_model_crop(const fn_model *m, const fn_image *img, const fn_face *face,
                         fn_image *out);
 
+/* ---- int8 (src/nets/quantize.c, issue 18) */
+/* Post-training static quantisation: writes an int8 model file (weights symmetric int8 per
+ * output channel with batch norm / scale layers folded first, int32 biases, activation
+ * scales at the given percentile (e.g. 99.99) of each conv's input over the calibration
+ * crops: n crops as fn_model_crop makes them for m). calibration (may be NULL) is recorded
+ * in the file's metadata with the percentile. fn_model_open reads the file like any model.
+ * FN_ERR_UNSUPPORTED for architectures without an int8 network (today: only the dlib
+ * ResNet has one). */
+fn_status fn_model_quantize(fn_model *m, const fn_image *crops, int n, double percentile,
+                            const char *calibration, const char *out_path);
+/* Whether m runs int8 kernels (an int8 model file). */
+int fn_model_is_int8(const fn_model *m);
+/* The int8 kernel path this CPU uses: "avx512-vnni", "avx2" or "portable". */
+const char *fn_int8_kernels(void);
+
 /* ---------------------------------------------------------------- face pipeline (src/pipeline) */
 typedef enum {
     FN_FACES_ALL = 0,              /* every detected face */

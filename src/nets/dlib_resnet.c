@@ -108,34 +108,44 @@ static void conv_forward(float *out, const float *x, int n, int H, int W, const 
     *OH = s.OH; *OW = s.OW;
 }
 
-/* x (n, H, W, cin) -> x (n, OH, OW, cout) in place (x holds the largest activation). */
-static void residual_forward(float *x, float *t1, float *t2, int n, int *H, int *W,
-                             const res_block *B, float *ws) {
-    int h1, w1, h2, w2;
-    if (!B->down) { /* x = relu(x + conv2(relu(conv1(x)))): the add and ReLU fused into conv2 */
-        conv_forward(t1, x, n, *H, *W, &B->conv1, 0.0f, FN_ACT_RELU, ws, &h1, &w1);
-        conv_forward(x, t1, n, h1, w1, &B->conv2, 1.0f, FN_ACT_RELU, ws, &h2, &w2);
-        return;
-    }
-    conv_forward(t1, x, n, *H, *W, &B->conv1, 0.0f, FN_ACT_RELU, ws, &h1, &w1);
-    conv_forward(t2, t1, n, h1, w1, &B->conv2, 0.0f, FN_ACT_NONE, ws, &h2, &w2);
-    /* shortcut: 2×2/2 VALID average pool into t1, channels zero-padded up to cout */
-    const int cin = B->conv1.cin, cout = B->conv2.cout, ph = *H / 2, pw = *W / 2;
-    fn_avgpool_forward(t1, cout, x, cin, n, *H, *W, cin, 2, 2, 0, 0, ph, pw);
+void fn_dlib_resnet_down_shortcut(float *out, const float *x, const float *branch, int n, int H, int W,
+                                  int cin, int cout, int bh, int bw) {
+    /* shortcut: 2×2/2 VALID average pool into out, channels zero-padded up to cout */
+    const int ph = H / 2, pw = W / 2;
+    fn_avgpool_forward(out, cout, x, cin, n, H, W, cin, 2, 2, 0, 0, ph, pw);
     if (cout > cin)
-        for (long r = 0; r < (long)n * ph * pw; r++) memset(t1 + r * cout + cin, 0, sizeof(float) * (cout - cin));
+        for (long r = 0; r < (long)n * ph * pw; r++) memset(out + r * cout + cin, 0, sizeof(float) * (cout - cin));
     /* add the conv branch (zero-padded at the bottom/right when it is smaller), ReLU */
     for (int i = 0; i < n; i++)
         for (int y = 0; y < ph; y++)
             for (int xx = 0; xx < pw; xx++) {
-                float *p = t1 + (((long)i * ph + y) * pw + xx) * cout;
-                if (y < h2 && xx < w2) {
-                    const float *q = t2 + (((long)i * h2 + y) * w2 + xx) * cout;
+                float *p = out + (((long)i * ph + y) * pw + xx) * cout;
+                if (y < bh && xx < bw) {
+                    const float *q = branch + (((long)i * bh + y) * bw + xx) * cout;
                     for (int c = 0; c < cout; c++) { float v = p[c] + q[c]; p[c] = v > 0 ? v : 0; }
                 } else {
                     for (int c = 0; c < cout; c++) p[c] = p[c] > 0 ? p[c] : 0;
                 }
             }
+}
+
+/* x (n, H, W, cin) -> x (n, OH, OW, cout) in place (x holds the largest activation).
+ * observe (calibration), when set, sees the input of each conv: conv = 1 + 2·block (+1). */
+static void residual_forward(float *x, float *t1, float *t2, int n, int *H, int *W,
+                             const res_block *B, float *ws, int block, const fn_dlib_observer *obs) {
+    int h1, w1, h2, w2;
+    if (obs) obs->observe(obs->ctx, 1 + 2 * block, x, (long)n * *H * *W * B->conv1.cin);
+    if (!B->down) { /* x = relu(x + conv2(relu(conv1(x)))): the add and ReLU fused into conv2 */
+        conv_forward(t1, x, n, *H, *W, &B->conv1, 0.0f, FN_ACT_RELU, ws, &h1, &w1);
+        if (obs) obs->observe(obs->ctx, 2 + 2 * block, t1, (long)n * h1 * w1 * B->conv1.cout);
+        conv_forward(x, t1, n, h1, w1, &B->conv2, 1.0f, FN_ACT_RELU, ws, &h2, &w2);
+        return;
+    }
+    conv_forward(t1, x, n, *H, *W, &B->conv1, 0.0f, FN_ACT_RELU, ws, &h1, &w1);
+    if (obs) obs->observe(obs->ctx, 2 + 2 * block, t1, (long)n * h1 * w1 * B->conv1.cout);
+    conv_forward(t2, t1, n, h1, w1, &B->conv2, 0.0f, FN_ACT_NONE, ws, &h2, &w2);
+    fn_dlib_resnet_down_shortcut(t1, x, t2, n, *H, *W, B->conv1.cin, B->conv2.cout, h2, w2);
+    const int cout = B->conv2.cout, ph = *H / 2, pw = *W / 2;
     memcpy(x, t1, sizeof(float) * (size_t)n * ph * pw * cout);
     *H = ph; *W = pw;
 }
@@ -190,7 +200,7 @@ static void stem_forward_avx512(float *out, const float *in, const conv_layer *L
 
 /* crops (n ≤ CHUNK) -> out (n, 128) raw descriptors */
 static void forward_chunk(const dlib_net *net, const fn_image *crops, int n, float *out, float *x,
-                          float *t1, float *t2, float *ws) {
+                          float *t1, float *t2, float *ws, const fn_dlib_observer *obs) {
     const int S = FN_DLIB_INPUT;
     for (int i = 0; i < n; i++) {
         const uint8_t *p = crops[i].rgb;
@@ -208,7 +218,7 @@ static void forward_chunk(const dlib_net *net, const fn_image *crops, int n, flo
     int PH = (H - 3) / 2 + 1, PW = (W - 3) / 2 + 1;                                       /* 35 */
     fn_maxpool_forward(x, 32, t2, 32, n, H, W, 32, 3, 2, 0, 0, PH, PW);
     H = PH; W = PW;
-    for (int b = 0; b < N_BLOCKS; b++) residual_forward(x, t1, t2, n, &H, &W, &net->blocks[b], ws);
+    for (int b = 0; b < N_BLOCKS; b++) residual_forward(x, t1, t2, n, &H, &W, &net->blocks[b], ws, b, obs);
     float pooled[CHUNK * 256];
     fn_global_avgpool_forward(pooled, x, n, H * W, 256);
     fn_dense_forward(out, pooled, net->fc, NULL, n, 256, FN_DLIB_DIM);
@@ -233,7 +243,7 @@ static size_t workspace_floats(const dlib_net *net, int chunk) {
     return ws;
 }
 
-typedef struct { const dlib_net *net; const fn_image *crops; float *out; } forward_job;
+typedef struct { const dlib_net *net; const fn_image *crops; float *out; const fn_dlib_observer *obs; } forward_job;
 
 /* One worker's share [i0, i1) of the crops, through buffers of its own. */
 static fn_status forward_range(void *ctx, int i0, int i1, int worker) {
@@ -253,29 +263,54 @@ static fn_status forward_range(void *ctx, int i0, int i1, int worker) {
     if (!x || !t1 || !t2 || !ws) st = fn_fail(FN_ERR_NOMEM, "dlib ResNet: out of memory");
     for (int i0 = 0; st == FN_OK && i0 < n; i0 += chunk) {
         int nb = n - i0 < chunk ? n - i0 : chunk;
-        forward_chunk(net, crops + i0, nb, out + (size_t)i0 * FN_DLIB_DIM, x, t1, t2, ws);
+        forward_chunk(net, crops + i0, nb, out + (size_t)i0 * FN_DLIB_DIM, x, t1, t2, ws, j->obs);
     }
     fn_free(x); fn_free(t1); fn_free(t2); fn_free(ws);
     return st;
 }
 
-fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int n, float *out) {
+static fn_status check_crops(const fn_image *crops, int n) {
     const int S = FN_DLIB_INPUT;
     for (int i = 0; i < n; i++)
         if (crops[i].w != S || crops[i].h != S || !crops[i].rgb)
             return fn_fail(FN_ERR_SHAPE, "dlib ResNet: crop %d is %dx%d, needs %dx%d", i, crops[i].w, crops[i].h, S, S);
+    return FN_OK;
+}
+
+fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int n, float *out) {
+    FN_TRY(check_crops(crops, n));
     if (n <= 0) return FN_OK;
     /* a face's chip and mirror (n = 2) already go to two workers: whole images scale over
      * cores far better than this network's small GEMMs */
-    forward_job j = { m->impl, crops, out };
+    forward_job j = { m->impl, crops, out, NULL };
     return fn_parallel_split(n, 1, forward_range, &j);
 }
+
+fn_status fn_dlib_resnet_forward_observed(struct fn_model *m, const fn_image *crops, int n, float *out,
+                                          const fn_dlib_observer *obs) {
+    FN_TRY(check_crops(crops, n));
+    forward_job j = { m->impl, crops, out, obs };
+    return n > 0 ? forward_range(&j, 0, n, 0) : FN_OK; /* one thread: the observer needs no lock */
+}
+
+void fn_dlib_resnet_conv(const struct fn_model *m, int i, fn_dlib_conv *c) {
+    const dlib_net *net = m->impl;
+    const conv_layer *L = i == 0 ? &net->stem : (i - 1) % 2 == 0 ? &net->blocks[(i - 1) / 2].conv1
+                                                                  : &net->blocks[(i - 1) / 2].conv2;
+    c->w = L->w; c->b = L->b; c->k = L->k; c->cin = L->cin; c->cout = L->cout; c->stride = L->stride;
+    c->name = i == 0 ? "conv32_down" : block_table[(i - 1) / 2].name;
+    c->part = i == 0 ? "" : (i - 1) % 2 == 0 ? "conv1" : "conv2";
+    c->down = i > 0 && net->blocks[(i - 1) / 2].down;
+}
+
+const float *fn_dlib_resnet_fc(const struct fn_model *m) { return ((const dlib_net *)m->impl)->fc; }
 
 /* The embedding: the descriptors of the chip and of its mirror image, summed and
  * L2-normalised. Like dlib's num_jitters (which averages jittered copies), this makes the
  * descriptor less sensitive to the alignment; on LFW (MTCNN landmarks, face-api's uint8
  * weights) it lifts 10-fold accuracy from 98.9% to 99.1-99.2% for twice the network time. */
-static fn_status embed(struct fn_model *m, const fn_image *crops, int n, float *out) {
+fn_status fn_dlib_resnet_embed_with(struct fn_model *m, const fn_image *crops, int n, float *out,
+                                    fn_status (*forward)(struct fn_model *, const fn_image *, int, float *)) {
     const int S = FN_DLIB_INPUT;
     const size_t bytes = (size_t)S * S * 3;
     fn_image *views = calloc((size_t)2 * n, sizeof *views);
@@ -292,7 +327,7 @@ static fn_status embed(struct fn_model *m, const fn_image *crops, int n, float *
         views[2 * i] = crops[i];
         views[2 * i + 1] = (fn_image){ S, S, dst };
     }
-    if (s == FN_OK) s = fn_dlib_resnet_forward(m, views, 2 * n, raw);
+    if (s == FN_OK) s = forward(m, views, 2 * n, raw);
     if (s == FN_OK) {
         for (int i = 0; i < n; i++)
             for (int k = 0; k < FN_DLIB_DIM; k++)
@@ -303,6 +338,10 @@ static fn_status embed(struct fn_model *m, const fn_image *crops, int n, float *
     fn_free(mirror);
     fn_free(raw);
     return s;
+}
+
+static fn_status embed(struct fn_model *m, const fn_image *crops, int n, float *out) {
+    return fn_dlib_resnet_embed_with(m, crops, n, out, fn_dlib_resnet_forward);
 }
 
 fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m) {

@@ -52,6 +52,8 @@ fn_status fn_model_open(const char *path, fn_model **out) {
     fn_status s;
     if (fn_tensor_set_find(&ts, "conv2d_1a.conv.weight")) {
         s = fn_irv1_model_create(&ts, m);
+    } else if (fn_tensor_set_find(&ts, "conv32_down/q_filters")) { /* int8 (facenet quantize) */
+        s = fn_dlib_resnet_int8_model_create(&ts, m);
     } else if (fn_tensor_set_find(&ts, "conv32_down/conv/filters") && fn_tensor_set_find(&ts, "fc")) {
         s = fn_dlib_resnet_model_create(&ts, m);
     } else {

@@ -16,6 +16,7 @@ struct fn_model {
     fn_standardize standardize;
     int stretch_aligned;   /* trained with --image-fit stretch: aligned crops of another size
                               are resized whole, never centre-cropped */
+    int int8;              /* an int8 model file (issue 18: nets/dlib_resnet_int8.c) */
     char id[65];           /* hex digest of the weights */
     void *impl;
     /* out: n x dim, L2-normalised. crops: n images of input_size^2 */
@@ -26,6 +27,12 @@ struct fn_model {
 /* Architecture constructors: read weights from a tensor set (the set may be freed after). */
 fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m);
 fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *m);
+fn_status fn_dlib_resnet_int8_model_create(const fn_tensor_set *ts, struct fn_model *m);
+/* int8 quantisation of a float dlib ResNet (nets/dlib_resnet_int8.c): calibrates on crops
+ * (n 150×150 chips) at the given percentile of each conv's input values; out gets the
+ * int8 model's tensors; act_max (FN_DLIB_CONVS, may be NULL) each conv input's range seen. */
+fn_status fn_dlib_resnet_quantize(struct fn_model *m, const fn_image *crops, int n, double percentile,
+                                  fn_tensor_set *out, double *act_max);
 
 #define FN_EMBEDDING_CODE_VERSION "embed-v2" /* v2: dlib ResNet sums chip + mirror */
 /* 64-bit FNV-1a over the embedding code version, every tensor's name and bytes and the
