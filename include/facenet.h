@@ -65,12 +65,18 @@ typedef struct {
 #define FN_IMAGE_MAX_DIM 32768
 #define FN_IMAGE_MAX_PIXELS (256u * 1024u * 1024u)
 
-/* Decode JPEG/PNG/PGM/PPM/BMP/GIF by content (magic bytes, not the extension) to 8-bit
- * RGB: grey expanded, alpha dropped, 16-bit samples reduced to 8, GIF's first frame.
- * exif_rotate: apply the JPEG EXIF orientation (1..8) as PIL's ImageOps.exif_transpose.
+/* Decode JPEG/PNG/PGM/PPM/BMP/GIF/WebP/HEIC/AVIF/TIFF by content (magic bytes, not the
+ * extension) to 8-bit RGB as PIL's convert("RGB"): grey and palette expanded, CMYK
+ * converted, alpha dropped, 16-bit samples reduced to 8 (high byte), the first frame of a
+ * GIF or animated WebP, the first page of a TIFF, the primary image of a HEIF/AVIF.
+ * exif_rotate: make the image upright as PIL's ImageOps.exif_transpose: the EXIF
+ * orientation (1..8) of JPEG and WebP, TIFF's Orientation tag, HEIF/AVIF's own irot/imir
+ * transforms (0: the stored pixels). WebP, HEIC/AVIF and TIFF need libwebp, libheif and
+ * libtiff at build time; a build without one fails such files with FN_ERR_UNSUPPORTED
+ * ("built without WebP support: install libwebp-dev and rebuild").
  * Errors: FN_ERR_FORMAT (corrupt, truncated, unknown), FN_ERR_LIMIT (a side above
  * FN_IMAGE_MAX_DIM or more than FN_IMAGE_MAX_PIXELS pixels: checked before allocating),
- * FN_ERR_UNSUPPORTED (e.g. RLE BMP). On error *out is {0, 0, NULL}. */
+ * FN_ERR_UNSUPPORTED (e.g. RLE BMP, float TIFF). On error *out is {0, 0, NULL}. */
 fn_status fn_image_load(const char *path, int exif_rotate, fn_image *out);
 fn_status fn_image_decode(const uint8_t *data, size_t size, int exif_rotate, fn_image *out);
 fn_status fn_image_save_png(const char *path, const fn_image *img);  /* atomic */
@@ -287,6 +293,8 @@ void fn_dataset_free(fn_dataset *ds);
 /* The image files directly inside dir (sorted); *paths is malloc'd, free with fn_paths_free. */
 fn_status fn_list_images(const char *dir, char ***paths, int *n);
 void fn_paths_free(char **paths, int n);
+/* By extension (case-insensitive): jpg jpeg png bmp gif pgm ppm pnm webp heic heif avif
+ * tif tiff. Only for listing folders: decoding always goes by content. */
 int fn_is_image_path(const char *path);
 /* The embedding of the one face of an image file (facenet's classifier / export_embeddings
  * input): aligned: the file is already a face crop, centre-cropped to the model's input when

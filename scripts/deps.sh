@@ -8,6 +8,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-dev
 PKGS+=(python3-numpy python3-pytest python3-setuptools python3-pip python3-pil python3-opencv)  # issue 19
 PKGS+=(libsqlite3-dev sqlite3 libfaiss-dev)  # issue 13: gallery (SQLite store, FAISS index)
 PKGS+=(libopenmpi-dev openmpi-bin)  # issue 17: mpirun -np N facenet train|align|export-embeddings|validate
+PKGS+=(libwebp-dev libheif-dev libtiff-dev python3-pil)  # issue 16: WebP, HEIC/AVIF, TIFF (Pillow: tests/cli_images.sh)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,6 +8,11 @@ Run with Debian's Python (PIL 9 + numpy):  /usr/bin/python3 tools/gen_image_fixt
   1/8/24/32/16-bit/top-down, GIF single/interlaced/animated) plus the expected decoded RGB
   (raw .rgb, w*h*3 bytes): PIL's decode where PIL defines it, numpy otherwise.
   manifest.txt:  file  expected.rgb  w  h  exif_rotate  tolerance  source-of-truth
+  WebP lossy/lossless/alpha/animated/EXIF 1..8 (Pillow's decode), TIFF striped/tiled, 1..16-bit,
+  grey/RGB/RGBA/palette/CMYK/min-is-white, LZW/deflate/PackBits/JPEG/G4, orientation 2..8,
+  multi-page, separate planes (Pillow's decode; 16-bit grey by numpy, as for PNG), HEIC and
+  AVIF lossless/alpha/lossy/orientation 2..8 (written through libheif by tools/heif_write.py;
+  the reference is the encoded input, see below).
 * Headers that claim huge sizes (cap_*), for FN_ERR_LIMIT.
 * Resize references: PIL Image.resize(..., BILINEAR) of resize_src.png to several sizes
   (stored as PNG), and a crop+resize of a shared photo as facenet-pytorch makes it.
@@ -230,6 +235,172 @@ data = pil_bytes(p, 'GIF', save_all=True, append_images=[f2], duration=100)
 assert Image.open(io.BytesIO(data)).n_frames == 2
 add('gif_animated.gif', data, pil_rgb(data))
 
+# ---------------------------------------------------------------- WebP (Debian's Pillow: libwebp 1.2.4)
+for name, img, kw in [('webp_lossy.webp', im, dict(quality=90)),
+                      ('webp_lossless.webp', im, dict(lossless=True)),
+                      ('webp_alpha.webp', Image.fromarray(rgba, 'RGBA'), dict(lossless=True)),
+                      ('webp_alpha_lossy.webp', Image.fromarray(rgba, 'RGBA'), dict(quality=90)),
+                      ('webp_gray.webp', im.convert('L'), dict(lossless=True)),
+                      ('webp_palette.webp', im.convert('P', palette=Image.ADAPTIVE, colors=16), dict(lossless=True))]:
+    data = pil_bytes(img, 'WEBP', **kw)
+    add(name, data, pil_rgb(data))
+assert (pil_rgb(pil_bytes(im, 'WEBP', lossless=True)) == rgb).all()
+f2 = Image.fromarray(255 - rgb)
+data = pil_bytes(im, 'WEBP', save_all=True, append_images=[f2], duration=100, lossless=True)
+assert Image.open(io.BytesIO(data)).n_frames == 2
+add('webp_animated.webp', data, pil_rgb(data))
+for o in range(1, 9):
+    # orientation 6: a bare TIFF EXIF chunk (no "Exif\0\0" prefix), which PIL also reads
+    exif = exif_app1(o, 'II' if o != 6 else 'MM')
+    data = pil_bytes(im, 'WEBP', lossless=True, exif=exif if o != 6 else exif[6:])
+    assert Image.open(io.BytesIO(data)).getexif().get(0x0112) == o
+    name = f'webp_exif{o}.webp'
+    add(name, data, pil_rgb(data, exif=True), exif_rotate=1)
+    add(name, data, pil_rgb(data, exif=False), exif_rotate=0)
+
+
+# ---------------------------------------------------------------- TIFF (Debian's Pillow: libtiff 4.5)
+TRANSPOSE = {2: Image.FLIP_LEFT_RIGHT, 3: Image.ROTATE_180, 4: Image.FLIP_TOP_BOTTOM, 5: Image.TRANSPOSE,
+             6: Image.ROTATE_270, 7: Image.TRANSVERSE, 8: Image.ROTATE_90}  # = ImageOps.exif_transpose's
+def raw_tiff(w, h, tags, chunks, tiled=False, le=True):
+    """A TIFF written by hand (PIL cannot write 16-bit RGB, tiles or separate planes):
+    tags {tag: (type, [values])} (3 SHORT, 4 LONG), chunks = the strips or tiles, in order."""
+    e = '<' if le else '>'
+    out = bytearray((b'II' if le else b'MM') + struct.pack(e + 'HI', 42, 0))
+    offsets = []
+    for c in chunks:
+        offsets.append(len(out))
+        out += c
+        if len(out) % 2:
+            out += b'\0'
+    tags = dict(tags)
+    tags[256] = (4, [w])
+    tags[257] = (4, [h])
+    tags[324 if tiled else 273] = (4, offsets)
+    tags[325 if tiled else 279] = (4, [len(c) for c in chunks])
+    extra = bytearray()
+    ifd_at = len(out)
+    entries = sorted(tags.items())
+    extra_at = ifd_at + 2 + 12 * len(entries) + 4
+    ifd = bytearray(struct.pack(e + 'H', len(entries)))
+    for tag, (typ, vals) in entries:
+        fmt = e + ('H' if typ == 3 else 'I') * len(vals)
+        v = struct.pack(fmt, *vals)
+        if len(v) <= 4:
+            ifd += struct.pack(e + 'HHI', tag, typ, len(vals)) + v + b'\0' * (4 - len(v))
+        else:
+            ifd += struct.pack(e + 'HHII', tag, typ, len(vals), extra_at + len(extra))
+            extra += v
+    ifd += struct.pack(e + 'I', 0)
+    out += ifd + extra
+    struct.pack_into(e + 'I', out, 4, ifd_at)
+    return bytes(out)
+
+
+for name, img, kw in [('tiff_rgb.tif', im, {}), ('tiff_rgb_lzw.tif', im, dict(compression='tiff_lzw')),
+                      ('tiff_rgb_deflate.tif', im, dict(compression='tiff_adobe_deflate')),
+                      ('tiff_rgb_packbits.tif', im, dict(compression='packbits')),
+                      ('tiff_gray.tif', im.convert('L'), {}), ('tiff_1bit.tif', im.convert('1'), {}),
+                      ('tiff_1bit_g4.tif', im.convert('1'), dict(compression='group4')),
+                      ('tiff_palette.tif', im.convert('P', palette=Image.ADAPTIVE, colors=16), {}),
+                      ('tiff_rgba.tif', Image.fromarray(rgba, 'RGBA'), dict(compression='tiff_lzw')),
+                      ('tiff_gray_alpha.tif', im.convert('LA'), {}), ('tiff_cmyk.tif', im.convert('CMYK'), {})]:
+    data = pil_bytes(img, 'TIFF', **kw)
+    add(name, data, pil_rgb(data))
+big = Image.fromarray(base_image(24, 16, 3))
+data = pil_bytes(big, 'TIFF', compression='jpeg', quality=90)
+add('tiff_jpeg.tif', data, pil_rgb(data), tol=1)
+data = pil_bytes(im, 'TIFF', save_all=True, append_images=[f2])
+assert Image.open(io.BytesIO(data)).n_frames == 2
+add('tiff_multipage.tif', data, pil_rgb(data))
+for o in range(2, 9):
+    # Pillow 9.4 decodes such a file through libtiff and applies the tag itself (load_end),
+    # but keeps it in getexif(), so exif_transpose would apply it twice. The references:
+    # the plain decode (orientation applied once) and the same file with the tag set to 1.
+    data = pil_bytes(im, 'TIFF', tiffinfo={274: o})
+    entry = struct.pack('<HHIH', 274, 3, 1, o)
+    assert data.count(entry) == 1
+    upright = data.replace(entry, struct.pack('<HHIH', 274, 3, 1, 1))
+    assert (pil_rgb(data) == np.asarray(Image.fromarray(pil_rgb(upright)).transpose(TRANSPOSE[o]))).all()
+    name = f'tiff_orient{o}.tif'
+    add(name, data, pil_rgb(data), exif_rotate=1)
+    add(name, data, pil_rgb(upright), exif_rotate=0)
+RGB_TAGS = {262: (3, [2]), 277: (3, [3]), 284: (3, [1])}
+data = raw_tiff(13, 7, {**RGB_TAGS, 258: (3, [16, 16, 16]), 278: (4, [3])},
+                [rgb16[y:y + 3].astype('>u2').tobytes() for y in range(0, 7, 3)], le=False)
+add('tiff_rgb16_be.tif', data, pil_rgb(data))
+assert (pil_rgb(data) == (rgb16 >> 8)).all()
+data = raw_tiff(13, 7, {262: (3, [2]), 277: (3, [4]), 284: (3, [1]), 338: (3, [2]), 258: (3, [16] * 4), 278: (4, [7])},
+                [rgba16.astype('<u2').tobytes()])
+add('tiff_rgba16.tif', data, pil_rgb(data))
+data = raw_tiff(13, 7, {262: (3, [1]), 277: (3, [1]), 258: (3, [16]), 278: (4, [7])}, [gray16.astype('<u2').tobytes()])
+add('tiff_gray16.tif', data, rgb_of_gray((gray16 >> 8).astype(np.uint8)), truth='numpy')  # PIL: I;16, clips
+# tiled: 37x21 in 16x16 tiles (edge tiles padded), 8-bit RGB
+trgb = base_image(37, 21, 11)
+tiles = []
+for ty in range(0, 21, 16):
+    for tx in range(0, 37, 16):
+        t = np.zeros((16, 16, 3), np.uint8)
+        part = trgb[ty:ty + 16, tx:tx + 16]
+        t[:part.shape[0], :part.shape[1]] = part
+        tiles.append(t.tobytes())
+data = raw_tiff(37, 21, {**RGB_TAGS, 258: (3, [8, 8, 8]), 322: (4, [16]), 323: (4, [16])}, tiles, tiled=True)
+add('tiff_tiled.tif', data, pil_rgb(data))
+assert (pil_rgb(data) == trgb).all()
+tiles16 = []
+for ty in range(0, 21, 16):
+    for tx in range(0, 37, 16):
+        t = np.zeros((16, 16, 3), np.uint16)
+        part = trgb[ty:ty + 16, tx:tx + 16].astype(np.uint16) * 257 + 100
+        t[:part.shape[0], :part.shape[1]] = part
+        tiles16.append(t.astype('>u2').tobytes())
+data = raw_tiff(37, 21, {**RGB_TAGS, 258: (3, [16] * 3), 322: (4, [16]), 323: (4, [16])}, tiles16, tiled=True, le=False)
+add('tiff_tiled16.tif', data, pil_rgb(data))
+# separate planes (PlanarConfiguration 2): libtiff's RGBA path
+data = raw_tiff(13, 7, {262: (3, [2]), 277: (3, [3]), 284: (3, [2]), 258: (3, [8, 8, 8]), 278: (4, [7])},
+                [rgb[..., c].tobytes() for c in range(3)])
+add('tiff_planar.tif', data, pil_rgb(data))
+# 4-bit palette and 4-bit min-is-white grey (rows padded to a byte)
+def pack4(a):
+    h, w = a.shape
+    a = np.pad(a, ((0, 0), (0, w % 2)))
+    return ((a[:, 0::2] << 4) | a[:, 1::2]).astype(np.uint8).tobytes()
+cmap = [i * 4000 % 65536 for i in range(16)] + [65535 - i * 3000 for i in range(16)] + [i * 1234 for i in range(16)]
+data = raw_tiff(13, 7, {262: (3, [3]), 277: (3, [1]), 258: (3, [4]), 278: (4, [7]), 320: (3, cmap)}, [pack4(idx4 % 16)])
+add('tiff_palette4.tif', data, pil_rgb(data))
+g4 = (gray >> 4).astype(np.uint8)
+data = raw_tiff(13, 7, {262: (3, [0]), 277: (3, [1]), 258: (3, [4]), 278: (4, [7])}, [pack4(g4)])
+add('tiff_gray4_miniswhite.tif', data, pil_rgb(data))
+
+# ---------------------------------------------------------------- HEIC / AVIF (Debian's libheif 1.15: x265, libaom)
+# Pillow 9.4 reads neither. The reference is the encoded input itself: lossless files
+# (4:4:4, identity matrix) decode to exactly it (tol 0); orientations are PIL's
+# exif_transpose of it (irot/imir written by libheif from the EXIF-style value); lossy
+# files stay within a stated distance of it (a smooth image, quality 90).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import heif_write
+
+def heif_bytes(arr, fmt, **kw):
+    path = os.path.join(OUT, '_tmp.' + fmt)
+    heif_write.write(path, arr, fmt, **kw)
+    with open(path, 'rb') as f:
+        data = f.read()
+    os.remove(path)
+    return data
+
+
+yy, xx = np.mgrid[0:24, 0:40]
+smooth = np.stack([xx * 6 + 10, yy * 9 + 20, 200 - (xx + yy) * 2], -1).astype(np.uint8)
+for fmt, ext in [('heic', 'heic'), ('avif', 'avif')]:
+    add(f'{fmt}_lossless.{ext}', heif_bytes(rgb, fmt, lossless=True), rgb, truth='input')
+    add(f'{fmt}_alpha.{ext}', heif_bytes(rgba, fmt, lossless=True), rgb, truth='input')
+    add(f'{fmt}_lossy.{ext}', heif_bytes(smooth, fmt, quality=90), smooth, tol=10, truth='input')
+    for o in range(2, 9):
+        data = heif_bytes(rgb, fmt, lossless=True, orientation=o)
+        name = f'{fmt}_orient{o}.{ext}'
+        add(name, data, np.asarray(Image.fromarray(rgb).transpose(TRANSPOSE[o])), exif_rotate=1, truth='input')
+        add(name, data, rgb, exif_rotate=0, truth='input')
+
 with open(os.path.join(OUT, 'manifest.txt'), 'w') as f:
     f.write('# file expected.rgb w h exif_rotate tolerance truth  (tools/gen_image_fixtures.py)\n')
     f.write('\n'.join(manifest) + '\n')
@@ -250,7 +421,21 @@ caps = {
     'cap_gif.gif': b'GIF89a' + struct.pack('<HHBBB', 60000, 60000, 0, 0, 0) + b',' +
     struct.pack('<HHHHB', 0, 0, 60000, 60000, 0) + b'\x02\x02\x44\x01\x00;',
     'cap_pixels_ppm.ppm': b'P6\n30000 30000\n255\n' + b'\x00' * 64,  # each side ok, 900 M pixels not
+    'cap_tiff.tif': raw_tiff(100000, 100000, {**RGB_TAGS, 258: (3, [8, 8, 8]), 278: (4, [1])}, [b'\0' * 64]),
 }
+# WebP: an animation's canvas may be 2^24 a side; 20000 x 20000 (400 M pixels) around a 1x1 frame
+vp8l = pil_bytes(Image.new('RGB', (1, 1)), 'WEBP', lossless=True)[12:]
+assert vp8l[:4] == b'VP8L'
+riff = lambda tag, payload: tag + struct.pack('<I', len(payload)) + payload + b'\0' * (len(payload) % 2)
+anmf = struct.pack('<I', 0)[:3] * 2 + struct.pack('<I', 0)[:3] * 2 + struct.pack('<I', 100)[:3] + b'\0' + vp8l
+body = b'WEBP' + riff(b'VP8X', bytes([0x02, 0, 0, 0]) + struct.pack('<I', 19999)[:3] * 2) + \
+    riff(b'ANIM', b'\0' * 6) + riff(b'ANMF', anmf)
+caps['cap_webp.webp'] = b'RIFF' + struct.pack('<I', len(body)) + body
+# HEIC: a valid lossless file whose 'ispe' claims 100000 x 100000
+data = bytearray(heif_bytes(rgb, 'heic', lossless=True))
+i = data.index(b'ispe') + 8
+data[i:i + 8] = struct.pack('>II', 100000, 100000)
+caps['cap_heic.heic'] = bytes(data)
 for name, data in caps.items():
     with open(os.path.join(OUT, name), 'wb') as f:
         f.write(data)

@@ -51,7 +51,14 @@ fn_status fn_image_decode(const uint8_t *data, size_t size, int exif_rotate, fn_
     if (data[0] == 'B' && data[1] == 'M') return fn_image_decode_bmp(data, size, out);
     if (data[0] == 'P' && (data[1] == '2' || data[1] == '3' || data[1] == '5' || data[1] == '6'))
         return fn_image_decode_pnm(data, size, out);
-    return fn_fail(FN_ERR_FORMAT, "image: unrecognised format (not JPEG, PNG, GIF, BMP, PGM or PPM)");
+    if (size >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0)
+        return fn_image_decode_webp(data, size, exif_rotate, out);
+    if (fn_heif_brand(data, size)) return fn_image_decode_heif(data, size, exif_rotate, out);
+    if (memcmp(data, "II*\0", 4) == 0 || memcmp(data, "MM\0*", 4) == 0 || /* TIFF, BigTIFF */
+        memcmp(data, "II+\0", 4) == 0 || memcmp(data, "MM\0+", 4) == 0)
+        return fn_image_decode_tiff(data, size, exif_rotate, out);
+    return fn_fail(FN_ERR_FORMAT, "image: unrecognised format (not JPEG, PNG, GIF, BMP, PGM, PPM, WebP, "
+                                  "HEIC, AVIF or TIFF)");
 }
 
 fn_status fn_image_load(const char *path, int exif_rotate, fn_image *out) {
@@ -143,4 +150,19 @@ fn_status fn_image_apply_orientation(const fn_image *src, int o, fn_image *out) 
             memcpy(out->rgb + ((size_t)y * out->w + x) * 3, src->rgb + ((size_t)sy * W + sx) * 3, 3);
         }
     return FN_OK;
+}
+
+fn_status fn_image_orient(fn_image *img, int orientation) {
+    if (orientation < 2 || orientation > 8) return FN_OK;
+    fn_image rotated;
+    FN_TRY(fn_image_apply_orientation(img, orientation, &rotated));
+    fn_image_free(img);
+    *img = rotated;
+    return FN_OK;
+}
+
+fn_status fn_image_built_without(const char *format, const char *support, const char *package, fn_image *out) {
+    out->w = out->h = 0;
+    out->rgb = NULL;
+    return fn_fail(FN_ERR_UNSUPPORTED, "%s: built without %s support: install %s and rebuild", format, support, package);
 }

@@ -40,46 +40,6 @@ static void init_error(jpeg_error *e, struct jpeg_compress_struct *c, struct jpe
     if (d) d->err = mgr;
 }
 
-/* ------------------------------------------------------------------ EXIF */
-static unsigned rd16(const uint8_t *p, int le) { return le ? p[0] | p[1] << 8 : p[0] << 8 | p[1]; }
-static uint32_t rd32(const uint8_t *p, int le) {
-    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-              : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-int fn_exif_orientation(const uint8_t *app1, size_t size) {
-    if (size < 6 + 8 || memcmp(app1, "Exif\0\0", 6) != 0) return 1;
-    const uint8_t *t = app1 + 6; /* TIFF header: byte order, 42, offset of IFD0 */
-    size_t n = size - 6;
-    int le;
-    if (t[0] == 'I' && t[1] == 'I') le = 1;
-    else if (t[0] == 'M' && t[1] == 'M') le = 0;
-    else return 1;
-    if (rd16(t + 2, le) != 42) return 1;
-    uint32_t ifd = rd32(t + 4, le);
-    if (ifd > n || n - ifd < 2) return 1;
-    unsigned count = rd16(t + ifd, le);
-    for (unsigned i = 0; i < count; i++) {
-        size_t e = (size_t)ifd + 2 + (size_t)i * 12;
-        if (e + 12 > n) return 1;
-        if (rd16(t + e, le) != 0x0112) continue;
-        unsigned type = rd16(t + e + 2, le);
-        uint32_t cnt = rd32(t + e + 4, le);
-        if (type != 3 || cnt < 1) return 1; /* SHORT, value inline in the first 2 bytes */
-        unsigned v = rd16(t + e + 8, le);
-        return v >= 1 && v <= 8 ? (int)v : 1;
-    }
-    return 1;
-}
-
-/* CMYK → RGB exactly as PIL (cmyk2rgb after "CMYK;I" unpacking for Adobe files, whose
- * stored values are inverted): R = (255-K) - (C·(255-K))/255 with PIL's rounding. */
-static inline uint8_t cmyk_channel(int c, int k) {
-    int nk = 255 - k, t = c * nk + 128;
-    int v = nk - (((t >> 8) + t) >> 8);
-    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-}
-
 typedef struct {
     struct jpeg_decompress_struct cinfo;
     jpeg_error err;
@@ -121,7 +81,7 @@ fn_status fn_image_decode_jpeg(const uint8_t *data, size_t size, int exif_rotate
     case JCS_CMYK: case JCS_YCCK:
         d->cinfo.out_color_space = JCS_CMYK;
         cmyk = 1;
-        inverted = d->cinfo.saw_Adobe_marker;
+        inverted = d->cinfo.saw_Adobe_marker; /* Adobe files store inverted values ("CMYK;I" in PIL) */
         break;
     default:
         s = fn_fail(FN_ERR_UNSUPPORTED, "JPEG: unsupported colour space %d", (int)d->cinfo.jpeg_color_space);
@@ -143,16 +103,11 @@ fn_status fn_image_decode_jpeg(const uint8_t *data, size_t size, int exif_rotate
         for (int x = 0; x < w; x++) {
             const uint8_t *p = d->cmyk_row + (size_t)x * 4;
             int k = inverted ? 255 - p[3] : p[3];
-            for (int c = 0; c < 3; c++) row[x * 3 + c] = cmyk_channel(inverted ? 255 - p[c] : p[c], k);
+            for (int c = 0; c < 3; c++) row[x * 3 + c] = fn_cmyk_channel(inverted ? 255 - p[c] : p[c], k);
         }
     }
     jpeg_finish_decompress(&d->cinfo);
-    if (orientation != 1) {
-        fn_image rotated;
-        if ((s = fn_image_apply_orientation(&d->img, orientation, &rotated)) != FN_OK) goto done;
-        fn_image_free(&d->img);
-        d->img = rotated;
-    }
+    if ((s = fn_image_orient(&d->img, orientation)) != FN_OK) goto done;
     *out = d->img;
     d->img.rgb = NULL;
 done:

@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 
 int fn_is_image_path(const char *path) {
-    static const char *const exts[] = { "jpg", "jpeg", "png", "bmp", "gif", "pgm", "ppm", "pnm", NULL };
+    static const char *const exts[] = { "jpg", "jpeg", "png", "bmp", "gif", "pgm", "ppm", "pnm",
+                                       "webp", "heic", "heif", "avif", "tif", "tiff", NULL };
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     const char *dot = strrchr(base, '.');
