@@ -4,7 +4,8 @@
 # Orientation tag), HEIC and AVIF (lossy, and HEIC stored rotated with irot) goes through
 # `facenet detect` and finds the same face as the JPEG; a HEIC named .jpg loads (content,
 # not extension); `facenet compare` embeds a WebP and a HEIC of one person; a folder of
-# such files is listed by extension. Converters: Debian's Pillow (WebP, TIFF) and
+# such files is listed by extension (cluster, gallery enroll) and the gallery names the
+# people of a WebP, a rotated TIFF and an AVIF. Converters: Debian's Pillow (WebP, TIFF) and
 # tools/heif_write.py (libheif, HEIC/AVIF).
 set -u
 BUILD=$1 SHARED=$2 SRC=$3
@@ -84,6 +85,29 @@ sys.exit(not (len(d["clusters"]) == 1 and names == ['copy.HEIF', 'copy.tiff', 'l
 EOF2
 py=$?
 expect "cluster lists all 6 (.webp .heic .avif .tif .tiff .HEIF) and puts them in one cluster" "[ $rc -eq 0 ] && [ $py -eq 0 ]"
+
+# the gallery: enrol a HEIC and an AVIF (DATA_DIR walk by extension), identify a WebP and the
+# rotated TIFF and the AVIF
+mkdir -p "$T/people/anthony_hopkins" "$T/people/obama"
+cp "$T/photo.heic" "$T/people/anthony_hopkins/"
+/usr/bin/python3 -c "from PIL import Image; import sys; Image.open(sys.argv[1]).save(sys.argv[2], quality=90)" \
+    "$F/face_recognition/examples/obama.jpg" "$T/people/obama/obama.webp"
+"$FN" gallery enroll "$T/g.db" "${M[@]}" "$T/people" > "$T/en.out" 2>&1
+rc=$?
+tail -1 "$T/en.out"
+expect "gallery enroll: a HEIC and a WebP, exit 0" "[ $rc -eq 0 ] && grep -q 'enrolled 2 face' '$T/en.out'"
+"$FN" gallery identify "$T/g.db" "${M[@]}" --json "$T/lossy.webp" "$T/rot6.tif" "$T/photo.avif" "$PHOTO2" > "$T/id.json" 2> "$T/id.err"
+rc=$?
+cat "$T/id.err"
+/usr/bin/python3 - "$T/id.json" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+got = [[f["name"] if f["known"] else "unknown" for f in im["faces"]] for im in d["images"]]
+print("  identified:", got)
+sys.exit(got != [["anthony_hopkins"]] * 3 + [["obama"]])
+EOF2
+py=$?
+expect "gallery identify names the WebP, rotated TIFF and AVIF copies, and obama_small.jpg" "[ $rc -eq 0 ] && [ $py -eq 0 ]"
 
 printf 'RIFF\x10\x00\x00\x00WEBPVP8 ' > "$T/cut.webp"
 "$FN" detect --mtcnn "$MTCNN" "$T/cut.webp" > /dev/null 2> "$T/cut.err"
