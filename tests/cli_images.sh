@@ -86,7 +86,7 @@ EOF2
 py=$?
 expect "cluster lists all 6 (.webp .heic .avif .tif .tiff .HEIF) and puts them in one cluster" "[ $rc -eq 0 ] && [ $py -eq 0 ]"
 
-# the gallery: enrol a HEIC and an AVIF (DATA_DIR walk by extension), identify a WebP and the
+# the gallery: enrol a HEIC and a WebP (DATA_DIR walk by extension), identify a WebP, the
 # rotated TIFF and the AVIF
 mkdir -p "$T/people/anthony_hopkins" "$T/people/obama"
 cp "$T/photo.heic" "$T/people/anthony_hopkins/"

@@ -88,6 +88,7 @@ static void test_truncated_and_corrupt(void) {
                                             strstr(n, ".avif")))
             continue;
         if (strstr(n, "resize_") || strstr(n, "crop_")) continue; /* large; covered by the others */
+        if (strstr(n, "_orient")) continue; /* same streams as the *_lossless / *_rgb files */
         size_t size;
         uint8_t *data = read_fixture(n, &size);
         if (!data) { CHECK(0); continue; }
@@ -130,7 +131,7 @@ static void test_truncated_and_corrupt(void) {
     }
     closedir(dir);
     printf("  %d files, %ld truncated decodes, %ld corrupted decodes (%ld still decoded)\n", files, cuts, mutants, mutants_ok);
-    CHECK(files >= 100);
+    CHECK(files >= 80);
 }
 
 /* ------------------------------------------------------------------ caps and detection */
