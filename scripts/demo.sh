@@ -4,7 +4,8 @@
 #   1. detects faces (with landmarks) in a group photo and draws them,
 #   2. compares faces across photos (distance matrix: same person = small),
 #   3. enrols people from a folder of photos and names the faces in new photos,
-#      marking strangers as unknown, and draws the result.
+#      marking strangers as unknown, and draws the result (SVM classifier),
+#   4. keeps the same people in a gallery (a SQLite face database) and identifies them.
 # Outputs go to out/ (PNG files you can open).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,4 +33,13 @@ for img in "$FACES"/face_recognition/examples/knn_examples/test/*.jpg; do
   $F classify predict out/people.classifier --draw "out/predict_$name.png" "$img"
 done
 echo
-echo "Pictures written: out/detections.png and out/predict_*.png"
+echo "== 4. gallery: enrol the same people once into a face database, then ask who is in new photos"
+rm -f out/people.db out/people.db-wal out/people.db-shm
+$F gallery enroll --largest-face out/people.db "$FACES/face_recognition/examples/knn_examples/train"
+$F gallery info out/people.db
+for img in "$FACES"/face_recognition/examples/knn_examples/test/*.jpg; do
+  name=$(basename "$img" .jpg)
+  $F gallery identify out/people.db --draw "out/identify_$name.png" "$img"
+done
+echo
+echo "Pictures written: out/detections.png, out/predict_*.png, out/identify_*.png"
