@@ -135,6 +135,11 @@ char *cli_default_mtcnn(void) {
     return find_in_models(names);
 }
 
+char *cli_default_landmark68(void) {
+    static const char *const names[] = { "landmark68.safetensors", NULL };
+    return find_in_models(names);
+}
+
 const char *cli_models_hint(void) {
     return "no model found in $FACENET_MODELS, ./models or next to the binary; run scripts/get-models.sh (or pass --model)";
 }

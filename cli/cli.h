@@ -34,6 +34,7 @@ void cli_print_distance_matrix_json(const float *dist, int n);
  * Returns a malloc'd path of the first that exists, or NULL (and the message says how to get one). */
 char *cli_default_model(void);   /* the default embedding model (.safetensors) */
 char *cli_default_mtcnn(void);   /* the MTCNN weights folder or file */
+char *cli_default_landmark68(void); /* face-api's 68-point landmark net */
 const char *cli_models_hint(void);
 /* LFW_DIR/pairs.txt, else LFW_DIR/../pairs.txt (malloc'd), or NULL when neither exists. */
 char *cli_default_lfw_pairs(const char *lfw_dir);

@@ -16,7 +16,7 @@ static void usage(FILE *f) {
         "  facenet's TensorFlow frozen graph (20180402-114759.pb);\n"
         "  facenet's det1.npy/det2.npy/det3.npy; a TF.js weights manifest (JSON);\n"
         "  a folder holding pnet.pt, rnet.pt, onet.pt or det1-3.npy (MTCNN).\n"
-        "  --arch ARCH   inception_resnet_v1 | mtcnn | dlib_resnet | auto (default auto:\n"
+        "  --arch ARCH   inception_resnet_v1 | mtcnn | dlib_resnet | landmark68 | auto (default auto:\n"
         "                TF names are mapped to facenet-pytorch names, a folder is MTCNN)\n"
         "                mtcnn writes the complete pnet./rnet./onet. set and needs all three nets\n"
         "  --json        print the summary as JSON\n"
@@ -50,8 +50,8 @@ int cmd_convert(int argc, char **argv) {
         else return cli_error("convert", "too many arguments (see --help)");
     }
     if (!in || !out) { usage(stderr); return 2; }
-    if (strcmp(arch, "auto") && strcmp(arch, "inception_resnet_v1") && strcmp(arch, "mtcnn") && strcmp(arch, "dlib_resnet"))
-        return cli_error("convert", "unknown --arch '%s' (inception_resnet_v1, mtcnn, dlib_resnet, auto)", arch);
+    if (strcmp(arch, "auto") && strcmp(arch, "inception_resnet_v1") && strcmp(arch, "mtcnn") && strcmp(arch, "dlib_resnet") && strcmp(arch, "landmark68"))
+        return cli_error("convert", "unknown --arch '%s' (inception_resnet_v1, mtcnn, dlib_resnet, landmark68, auto)", arch);
     struct stat st;
     if (stat(in, &st) != 0) return cli_error("convert", "%s: no such file or folder", in);
 

@@ -1,5 +1,6 @@
 /* cmd_detect.c — `facenet detect`: MTCNN boxes, scores and 5 landmarks of each image
- * (facenet's align/detect_face.py), as text or JSON, optionally drawn onto a copy. */
+ * (facenet's align/detect_face.py), with --landmarks 68 also face-api's 68 points of each
+ * face, as text or JSON, optionally drawn onto a copy. */
 #include "cli.h"
 #include "core.h"
 #include "json.h"
@@ -20,6 +21,10 @@ static void usage(FILE *f) {
         "                       .safetensors (default: mtcnn.safetensors or mtcnn/ in\n"
         "                       $FACENET_MODELS, ./models or <binary>/../models)\n"
         "  --no-exif-rotate     use the stored pixel orientation (ignore JPEG EXIF orientation)\n"
+        "  --landmarks 5|68     68: also the 68 points (iBUG/dlib layout) of each face from\n"
+        "                       face-api's landmark net (\"landmarks68\" in JSON)\n"
+        "  --landmark-model P   its weights (default: landmark68.safetensors in the models\n"
+        "                       folders; scripts/get-models.sh fetches it)\n"
         "Exit status: 0 when every image was read and processed, 1 otherwise.\n");
 }
 
@@ -31,7 +36,8 @@ static void draw_path(char *buf, size_t cap, const char *out, int index, int man
     snprintf(buf, cap, "%.*s_%d%s", (int)(dot - out), out, index, dot);
 }
 
-static fn_status draw_faces(const char *path, const fn_image *img, const fn_face *faces, int n) {
+static fn_status draw_faces(const char *path, const fn_image *img, const fn_face *faces, int n,
+                            const float (*lm68)[68][2]) {
     fn_image canvas;
     FN_TRY(fn_image_alloc(img->w, img->h, &canvas));
     memcpy(canvas.rgb, img->rgb, (size_t)img->w * img->h * 3);
@@ -43,6 +49,8 @@ static fn_status draw_faces(const char *path, const fn_image *img, const fn_face
         for (int k = 0; k < 5; k++)
             fn_draw_circle(&canvas, f->landmarks[k][0], f->landmarks[k][1], 1.5f * thick + 1,
                            k < 2 ? 0xFF0000 : k == 2 ? 0xFFFF00 : 0x00FFFF, 1);
+        for (int k = 0; lm68 && k < 68; k++)
+            fn_draw_circle(&canvas, lm68[i][k][0], lm68[i][k][1], 0.75f * thick + 0.5f, 0xFF00FF, 1);
         char label[32];
         snprintf(label, sizeof label, "%.3f", f->score);
         int ty = (int)f->box[1] - fn_text_height(label, scale) - 2;
@@ -56,7 +64,8 @@ static fn_status draw_faces(const char *path, const fn_image *img, const fn_face
 int cmd_detect(int argc, char **argv) {
     const char *cmd = "detect";
     int json = 0, exif = 1, err = 0;
-    const char *draw = NULL, *mtcnn = NULL, *thr = NULL;
+    const char *draw = NULL, *mtcnn = NULL, *thr = NULL, *lm_model = NULL;
+    int n_landmarks = 5;
     fn_detect_params params;
     fn_detect_params_default(&params);
     const char **images = calloc((size_t)argc, sizeof *images);
@@ -69,6 +78,8 @@ int cmd_detect(int argc, char **argv) {
         else if (cli_opt_str(argc, argv, &i, "--draw", &draw, &err)) {}
         else if (cli_opt_str(argc, argv, &i, "--mtcnn", &mtcnn, &err)) {}
         else if (cli_opt_str(argc, argv, &i, "--thresholds", &thr, &err)) {}
+        else if (cli_opt_str(argc, argv, &i, "--landmark-model", &lm_model, &err)) {}
+        else if (cli_opt_int(argc, argv, &i, "--landmarks", &n_landmarks, &err)) {}
         else if (cli_opt_float(argc, argv, &i, "--min-size", &params.min_size, &err)) {}
         else if (cli_opt_float(argc, argv, &i, "--factor", &params.factor, &err)) {}
         else if (argv[i][0] == '-' && argv[i][1]) { free(images); usage(stderr); return cli_error(cmd, "unknown option %s", argv[i]); }
@@ -80,6 +91,16 @@ int cmd_detect(int argc, char **argv) {
         return cli_error(cmd, "--thresholds wants three numbers in [0,1] like 0.6,0.7,0.7 (got '%s')", thr);
     }
     if (n_images == 0) { free(images); usage(stderr); return cli_error(cmd, "no image given"); }
+    if (n_landmarks != 5 && n_landmarks != 68) { free(images); return cli_error(cmd, "--landmarks takes 5 or 68 (got %d)", n_landmarks); }
+    if (lm_model && n_landmarks != 68) { free(images); return cli_error(cmd, "--landmark-model needs --landmarks 68"); }
+    fn_landmarker *lm = NULL;
+    if (n_landmarks == 68) {
+        char *def_lm = lm_model ? NULL : cli_default_landmark68();
+        if (!lm_model && !def_lm) { free(images); return cli_error(cmd, "no 68-point landmark model (landmark68.safetensors): run scripts/get-models.sh or pass --landmark-model PATH"); }
+        fn_status ls = fn_landmarker_open(lm_model ? lm_model : def_lm, &lm);
+        free(def_lm);
+        if (ls != FN_OK) { free(images); return cli_status_error(cmd, ls); }
+    }
 
     char *def = NULL;
     if (!mtcnn) {
@@ -90,7 +111,7 @@ int cmd_detect(int argc, char **argv) {
     fn_detector *det;
     fn_status s = fn_detector_open(mtcnn, &det);
     free(def);
-    if (s != FN_OK) { free(images); return cli_status_error(cmd, s); }
+    if (s != FN_OK) { fn_landmarker_close(lm); free(images); return cli_status_error(cmd, s); }
 
     /* images go through fn_detect_batch in groups: threads spread over the images */
     enum { GROUP = 8 };
@@ -134,10 +155,20 @@ int cmd_detect(int argc, char **argv) {
         for (int j = 0; j < ng; j++) {
             const int k = g + j;
             fn_status s = st[j];
+            float (*lm68)[68][2] = NULL;
+            if (s == FN_OK && lm && n_faces[j] > 0) {
+                float (*boxes)[4] = malloc(sizeof *boxes * n_faces[j]);
+                lm68 = malloc(sizeof *lm68 * n_faces[j]);
+                if (!boxes || !lm68) s = fn_fail(FN_ERR_NOMEM, "out of memory");
+                for (int i = 0; s == FN_OK && i < n_faces[j]; i++) memcpy(boxes[i], faces[j][i].box, sizeof boxes[i]);
+                if (s == FN_OK) s = fn_landmarks68(lm, &img[j], (const float (*)[4])boxes, n_faces[j], lm68);
+                if (s != FN_OK) snprintf(msg[j], sizeof msg[j], "%s: %s", fn_status_str(s), fn_last_error());
+                free(boxes);
+            }
             if (s == FN_OK && draw) {
                 char out[4096];
                 draw_path(out, sizeof out, draw, k, n_images > 1);
-                s = draw_faces(out, &img[j], faces[j], n_faces[j]);
+                s = draw_faces(out, &img[j], faces[j], n_faces[j], (const float (*)[68][2])lm68);
                 if (s != FN_OK) snprintf(msg[j], sizeof msg[j], "%s: %s", fn_status_str(s), fn_last_error());
             }
             if (s != FN_OK) {
@@ -159,7 +190,13 @@ int cmd_detect(int argc, char **argv) {
                     printf("%s{\"box\":[%.2f,%.2f,%.2f,%.2f],\"score\":%.6f,\"landmarks\":[", i ? "," : "",
                            f->box[0], f->box[1], f->box[2], f->box[3], f->score);
                     for (int q = 0; q < 5; q++) printf("%s[%.2f,%.2f]", q ? "," : "", f->landmarks[q][0], f->landmarks[q][1]);
-                    printf("]}");
+                    printf("]");
+                    if (lm68) {
+                        printf(",\"landmarks68\":[");
+                        for (int q = 0; q < 68; q++) printf("%s[%.2f,%.2f]", q ? "," : "", lm68[i][q][0], lm68[i][q][1]);
+                        printf("]");
+                    }
+                    printf("}");
                 }
                 printf("]}");
             } else {
@@ -170,14 +207,21 @@ int cmd_detect(int argc, char **argv) {
                            f->box[0], f->box[1], f->box[2], f->box[3], f->score);
                     for (int q = 0; q < 5; q++) printf(" %.1f,%.1f", f->landmarks[q][0], f->landmarks[q][1]);
                     printf("\n");
+                    if (lm68) {
+                        printf("    68 points:");
+                        for (int q = 0; q < 68; q++) printf(" %.1f,%.1f", lm68[i][q][0], lm68[i][q][1]);
+                        printf("\n");
+                    }
                 }
             }
+            free(lm68);
             free(faces[j]);
             fn_image_free(&img[j]);
         }
     }
     if (json) printf("]}\n");
     fn_detector_close(det);
+    fn_landmarker_close(lm);
     free(images);
     return failures ? 1 : 0;
 }

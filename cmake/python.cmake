@@ -12,7 +12,7 @@ else()
   endif()
   # one ctest entry per suite keeps each well under CI's per-test budget
   set(FN_PY_SUITES
-      "core:test_core.py test_cli_parity.py test_bad_input.py test_install.py"
+      "core:test_core.py test_cli_parity.py test_bad_input.py test_install.py test_landmarks.py"
       "face_recognition:test_face_recognition.py"
       "facenet_pytorch:test_facenet_pytorch.py")
   foreach(suite ${FN_PY_SUITES})

@@ -532,6 +532,21 @@ fn_status fn_gallery_import_npy(fn_gallery *g, const char *dir, int *n_imported)
 /* Hex sha256 of a buffer (the source photo's fingerprint). */
 void fn_sha256_hex(const void *data, size_t size, char out[65]);
 
+/* ---------------------------------------------------------------- 68-point landmarks (src/nets/landmark68.c) */
+/* face-api's FaceLandmark68Net (npm @vladmandic/face-api, model/face_landmark_68_model,
+ * converted by scripts/get-models.sh to models/landmark68.safetensors; its TF.js manifest
+ * loads too): the 68 points of the iBUG 300-W markup that dlib's shape_predictor_68 gives
+ * (0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-67 lips; "left" = image left). */
+typedef struct fn_landmarker fn_landmarker;
+fn_status fn_landmarker_open(const char *path, fn_landmarker **out);
+void fn_landmarker_close(fn_landmarker *l);
+/* The points of the face in each box (x1, y1, x2, y2 image pixels, e.g. fn_face.box), read
+ * as face-api reads a detection: the box clipped to the image and floored to whole pixels,
+ * zero-padded to a centred square, resized to 112x112. out: n x 68 (x, y) image pixels.
+ * FN_ERR_ARG for a box without pixels. Read-only: threads may share a landmarker. */
+fn_status fn_landmarks68(fn_landmarker *l, const fn_image *img, const float (*boxes)[4], int n,
+                         float (*out)[68][2]);
+
 /* ---------------------------------------------------------------- training (src/train) */
 /* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
  * driven by `facenet train triplet|softmax` (cli/cmd_train.c) over the internal API of

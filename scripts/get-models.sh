@@ -6,6 +6,7 @@
 #   models/20180408-102900-casia-webface.safetensors                       ... CASIA-WebFace
 #   models/dlib_resnet.safetensors                face-api's dlib-style ResNet (npm; via
 #                                                 scripts/get-faceapi-model.sh when present)
+#   models/landmark68.safetensors                 face-api's 68-point landmark net (same package)
 #
 #   scripts/get-models.sh [--from DIR] [--download] [--no-npm] [--models OUT] [--force]
 #

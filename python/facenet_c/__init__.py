@@ -13,7 +13,7 @@ Drop-in layers: facenet_c.compat.face_recognition and facenet_c.compat.facenet_p
 from ._errors import (Error, FileError, FormatError, InvalidArgumentError, MismatchError,
                       NotFoundError, UnsupportedError)
 from ._lib import LIB_PATH, last_error
-from .core import (Detector, Embedder, EvalResult, Face, align, crop_margin, distance,
+from .core import (Detector, Embedder, EvalResult, Face, Landmarker68, align, crop_margin, distance,
                    distance_matrix, evaluate, evaluate_distances, find_model, load_image,
                    models_dirs, pick_largest, resize, save_image)
 

@@ -119,6 +119,9 @@ _fn("fn_model_crop", c_int, c_void_p, P(fn_image), P(fn_face), P(fn_image))
 _fn("fn_embed_image_faces", c_int, c_void_p, c_void_p, P(fn_image), P(fn_detect_params), c_int, c_int,
     P(P(fn_face)), P(P(c_float)), P(c_int))
 _fn("fn_distance_sq", c_float, P(c_float), P(c_float), c_int)
+_fn("fn_landmarker_open", c_int, c_char_p, P(c_void_p))
+_fn("fn_landmarker_close", None, c_void_p)
+_fn("fn_landmarks68", c_int, c_void_p, P(fn_image), P(c_float), c_int, P(c_float))
 _fn("fn_eval_params_default", None, P(fn_eval_params))
 _fn("fn_evaluate_embeddings", c_int, P(c_double), c_int, c_int, P(c_uint8), P(fn_eval_params),
     P(fn_eval_result))

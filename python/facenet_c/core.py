@@ -16,6 +16,7 @@ from ._lib import POINTER, c_float, c_int, c_uint8, c_void_p, check, fn_face, fn
 _SRC_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_MODEL_NAMES = ("20180402-114759-vggface2.safetensors", "dlib_resnet.safetensors")
 DEFAULT_MTCNN_NAMES = ("mtcnn.safetensors", "mtcnn")
+DEFAULT_LANDMARK68_NAMES = ("landmark68.safetensors",)
 
 
 def models_dirs():
@@ -346,6 +347,37 @@ def crop_margin(img, box, margin=44, size=160):
     out = fn_image()
     check(lib.fn_crop_margin(ctypes.byref(fi), cb, int(margin), int(size), ctypes.byref(out)))
     return _take_image(out)
+
+
+class Landmarker68(_Handle):
+    """face-api's 68-point landmark net (iBUG 300-W / dlib shape_predictor_68 layout: 0-16
+    jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-67 lips). Landmarker68(path=None) finds
+    models/landmark68.safetensors as the CLI does (scripts/get-models.sh fetches it)."""
+    _close_fn = staticmethod(lambda p: lib.fn_landmarker_close(p))
+
+    def __init__(self, path=None):
+        super().__init__()
+        self.path = str(path) if path is not None else find_model(DEFAULT_LANDMARK68_NAMES)
+        h = c_void_p()
+        check(lib.fn_landmarker_open(os.fsencode(self.path), ctypes.byref(h)))
+        self._ptr = h.value
+
+    def landmarks(self, img, faces):
+        """n × 68 × 2 float32 image coordinates for a Face, a box (x1, y1, x2, y2) or a list of
+        either (one 68 × 2 array for a single face or box)."""
+        single = isinstance(faces, Face) or (np.ndim(faces) == 1 and not isinstance(faces, list))
+        items = [faces] if single else list(faces)
+        boxes = np.ascontiguousarray([f.box if isinstance(f, Face) else np.asarray(f, np.float32).reshape(-1)
+                                      for f in items], np.float32).reshape(-1, 4) if items else np.empty((0, 4), np.float32)
+        if boxes.shape[1] != 4 or not np.all(np.isfinite(boxes)):
+            raise ValueError("boxes must be finite x1, y1, x2, y2")
+        fi = _image_arg(img)
+        out = np.empty((len(boxes), 68, 2), np.float32)
+        if len(boxes):
+            with _Call(self) as p:
+                check(lib.fn_landmarks68(p, ctypes.byref(fi), boxes.ctypes.data_as(POINTER(c_float)), len(boxes),
+                                         out.ctypes.data_as(POINTER(c_float))))
+        return out[0] if single else out
 
 
 # ------------------------------------------------------------------ embedding

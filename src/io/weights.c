@@ -60,6 +60,7 @@ const char *fn_weights_guess_arch(const fn_tensor_set *s) {
     if (fn_tensor_set_find(s, "conv2d_1a.conv.weight")) return "inception_resnet_v1";
     if (fn_tensor_set_find(s, "pnet.conv1.weight") || fn_tensor_set_find(s, "rnet.conv1.weight") || fn_tensor_set_find(s, "onet.conv1.weight")) return "mtcnn";
     if (fn_tensor_set_find(s, "conv32_down/conv/filters")) return "dlib_resnet";
+    if (fn_tensor_set_find(s, "dense0/conv0/filters") && fn_tensor_set_find(s, "fc/weights")) return "landmark68";
     return "unknown";
 }
 
@@ -155,12 +156,12 @@ fn_status fn_weights_load_raw(const char *path, fn_tensor_set *out) {
 static fn_status weights_load(const char *path, fn_tensor_set *out, const char *arch, int to_f32) {
     fn_tensor_set_init(out);
     if (!arch) arch = "auto";
-    if (strcmp(arch, "auto") && strcmp(arch, "mtcnn") && strcmp(arch, "inception_resnet_v1") && strcmp(arch, "dlib_resnet") && strcmp(arch, "none"))
-        return fn_fail(FN_ERR_ARG, "unknown architecture '%s' (auto, inception_resnet_v1, mtcnn, dlib_resnet, none)", arch);
+    if (strcmp(arch, "auto") && strcmp(arch, "mtcnn") && strcmp(arch, "inception_resnet_v1") && strcmp(arch, "dlib_resnet") && strcmp(arch, "landmark68") && strcmp(arch, "none"))
+        return fn_fail(FN_ERR_ARG, "unknown architecture '%s' (auto, inception_resnet_v1, mtcnn, dlib_resnet, landmark68, none)", arch);
     struct stat st;
     if (stat(path, &st) != 0) return fn_fail(FN_ERR_IO, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) {
-        if (strcmp(arch, "inception_resnet_v1") && strcmp(arch, "dlib_resnet")) return fn_mtcnn_weights_load(path, out);
+        if (strcmp(arch, "inception_resnet_v1") && strcmp(arch, "dlib_resnet") && strcmp(arch, "landmark68")) return fn_mtcnn_weights_load(path, out);
         return fn_fail(FN_ERR_ARG, "%s: is a folder (only MTCNN weights come as a folder)", path);
     }
     uint8_t *data;

@@ -21,13 +21,13 @@ const char *fn_weights_format_name(fn_weights_format f);
 
 /* Generic loader. arch: "auto" (or NULL), "inception_resnet_v1" (TF names -> facenet-pytorch
  * names, HWIO -> OIHW), "mtcnn" (det*.npy or .pt folder -> canonical names), "dlib_resnet"
- * (TF.js as is), or "none" (raw names, no mapping). Floating tensors come back as F32.
+ * (TF.js as is), "landmark68" (face-api's 68-point net, TF.js as is), or "none" (raw names, no mapping). Floating tensors come back as F32.
  * A folder is accepted for arch mtcnn/auto (MTCNN folder). */
 fn_status fn_weights_load(const char *path, fn_tensor_set *out, const char *arch);
 /* As stored: no name mapping, dtypes kept (what `facenet inspect` shows). */
 fn_status fn_weights_load_raw(const char *path, fn_tensor_set *out);
 /* The architecture a tensor set is for, from its names: "inception_resnet_v1", "mtcnn",
- * "dlib_resnet" or "unknown". */
+ * "dlib_resnet", "landmark68" or "unknown". */
 const char *fn_weights_guess_arch(const fn_tensor_set *s);
 
 /* PyTorch .pt: legacy pickle stream or zip archive (torch >= 1.6). Tensors keep their

@@ -104,6 +104,11 @@ static inline void fn_pool_window(int o, int k, int stride, int pad, int size, i
     *hi = b > size ? size : b;
 }
 
+/* out (N,OH,OW,C) = depthwise conv of in (N,H,W,C) with w (kh,kw,C) (+ bias (C), may be
+ * NULL); s->Cout must equal s->Cin. Forward only (src/ops/depthwise_conv2d.c). */
+void fn_depthwise_conv2d_forward(float *out, const float *in, const float *w, const float *bias,
+                                 const fn_conv_shape *s);
+
 /* Pools over (N,H,W,C) with ld. Out-of-image taps are ignored (TF semantics: SAME average
  * pooling divides by the number of in-image taps). */
 void fn_maxpool_forward(float *out, int ld_out, const float *in, int ld_in, int N, int H, int W,

@@ -23,7 +23,6 @@ import threading
 import numpy as np
 
 from .. import core
-from .._errors import UnsupportedError
 
 # sqrt(0.17): the LFW threshold of the default model (unit embeddings, Euclidean), which
 # dlib's tolerance 0.6 stands for.
@@ -51,9 +50,12 @@ def _embedder():
         return _state["embedder"]
 
 
-def set_models(mtcnn=None, model=None):
-    """Use other weights than the defaults (an mtcnn file/folder, a dlib ResNet .safetensors)."""
+def set_models(mtcnn=None, model=None, landmark68=None):
+    """Use other weights than the defaults (an mtcnn file/folder, a dlib ResNet .safetensors,
+    face-api's 68-point landmark net)."""
     with _lock:
+        if landmark68 is not None:
+            _state["landmarker"] = core.Landmarker68(landmark68)
         if mtcnn is not None:
             _state["detector"] = core.Detector(mtcnn)
         if model is not None:
@@ -284,12 +286,8 @@ def face_landmarks(face_image, face_locations=None, model="large"):
 
 
 def _landmarks68(img, faces):
-    lm = getattr(core, "Landmarker68", None)
-    if lm is None:
-        raise UnsupportedError("face_landmarks needs the 68-point landmark net, which this "
-                                    "build of facenet-c does not have")
     with _lock:
         if "landmarker" not in _state:
-            _state["landmarker"] = lm()
+            _state["landmarker"] = core.Landmarker68()
         l68 = _state["landmarker"]
-    return [l68.landmarks(img, f) for f in faces]
+    return l68.landmarks(img, faces)
