@@ -9,6 +9,7 @@ PKGS+=(python3-numpy python3-pytest python3-setuptools python3-pip python3-pil p
 PKGS+=(libsqlite3-dev sqlite3 libfaiss-dev)  # issue 13: gallery (SQLite store, FAISS index)
 PKGS+=(libopenmpi-dev openmpi-bin)  # issue 17: mpirun -np N facenet train|align|export-embeddings|validate
 PKGS+=(libwebp-dev libheif-dev libtiff-dev python3-pil)  # issue 16: WebP, HEIC/AVIF, TIFF (Pillow: tests/cli_images.sh)
+PKGS+=(libpq-dev postgresql)  # issue 15: PostgreSQL gallery + its throwaway test clusters
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
