@@ -547,6 +547,28 @@ void fn_landmarker_close(fn_landmarker *l);
 fn_status fn_landmarks68(fn_landmarker *l, const fn_image *img, const float (*boxes)[4], int n,
                          float (*out)[68][2]);
 
+/* ---------------------------------------------------------------- gallery migration (src/gallery/migrate.c) */
+/* Copies every collection of the gallery at src into dst — a SQLite file path or a
+ * postgresql:// URI each, either way round (dst created when missing) — subjects, faces with
+ * embeddings, metadata, enrolment times and photos; then reads both back and compares, per
+ * collection, the counts and a SHA-256 over every face's contents (order- and id-independent).
+ * Face ids are renumbered by dst. A destination collection that already holds subjects or
+ * faces is refused (FN_ERR_ARG); a difference found by the check is FN_ERR_IO. Stop writers
+ * on src first (a face added during the copy fails the check). Progress on a TTY. */
+#define FN_MIGRATE_REPORTED 16
+typedef struct {
+    char name[FN_GALLERY_NAME_MAX + 1];
+    int n_subjects, n_faces;
+    char checksum[65];          /* hex SHA-256, equal on both sides */
+} fn_gallery_migrated;
+typedef struct {
+    int n_collections, n_subjects, n_faces, n_images;
+    int n_duplicates;           /* source faces repeating a photo of their subject (merges leave
+                                   them): kept once, as enrolment would */
+    fn_gallery_migrated collections[FN_MIGRATE_REPORTED]; /* the first ones, by name */
+} fn_gallery_migration;
+fn_status fn_gallery_migrate(const char *src, const char *dst, fn_gallery_migration *report);
+
 /* ---------------------------------------------------------------- training (src/train) */
 /* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
  * driven by `facenet train triplet|softmax` (cli/cmd_train.c) over the internal API of

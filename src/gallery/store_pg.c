@@ -34,7 +34,8 @@
 
 #define SCHEMA_VERSION "1"
 #define POLL_SECONDS 1.0        /* ask the database at least this often when searching */
-#define RECONNECT_SECONDS 0.5   /* at most one reconnect attempt per this, from searches */
+#define RECONNECT_MIN 0.25      /* searches retry a lost server after this, doubling ... */
+#define RECONNECT_MAX 5.0       /* ... up to this (a blocking connect stalls that search) */
 #define ENROLL_PIPELINE 64      /* faces sent per round trip */
 #define PAGE_ROWS "4096"        /* rows per page when loading or catching up */
 #define SCHEMA_LOCK "7401500150" /* advisory lock key: one creator of the tables at a time */
@@ -77,7 +78,7 @@ struct fn_store {
     int64_t known_seq;        /* the collection's last seq as far as this handle knows */
     int64_t txn_seq;          /* last seq logged by the write in progress */
     int need_poll;            /* ask the database on next last_seq (reconnected) */
-    double last_poll, last_reconnect;
+    double last_poll, next_reconnect, reconnect_wait;
 };
 
 /* ---------------------------------------------------------------- parameters and results */
@@ -1008,13 +1009,19 @@ static fn_status pg_changes(fn_store *s, int64_t after, fn_store_change_fn fn, v
 
 /* Called before every search: answers from notifications when it can (no round trip), asks
  * the database after a reconnect and once per POLL_SECONDS. With the server unreachable it
- * answers what it knows, so searches keep serving the gallery in memory. */
+ * answers what it knows, so searches keep serving the gallery in memory, and tries again
+ * after a growing pause (a server that does not answer at all — no refusal — stalls the
+ * search that tries for up to connect_timeout, 10 s unless the uri says otherwise). */
 static fn_status pg_last_seq(fn_store *s, int64_t *seq) {
     double now = fn_now();
     drain_notifications(s);
-    if (conn_lost(s) && now - s->last_reconnect >= RECONNECT_SECONDS) {
-        s->last_reconnect = now;
-        if (pg_connect(s) != FN_OK) fn_clear_error();
+    if (conn_lost(s) && now >= s->next_reconnect) {
+        if (pg_connect(s) == FN_OK) s->reconnect_wait = 0;
+        else {
+            fn_clear_error();
+            s->reconnect_wait = s->reconnect_wait > 0 ? fmin(2 * s->reconnect_wait, RECONNECT_MAX) : RECONNECT_MIN;
+            s->next_reconnect = fn_now() + s->reconnect_wait;
+        }
     }
     if (!conn_lost(s) && (s->need_poll || now - s->last_poll >= POLL_SECONDS)) {
         int64_t v;
@@ -1030,6 +1037,26 @@ static fn_status pg_last_seq(fn_store *s, int64_t *seq) {
     return FN_OK;
 }
 
+static fn_status pg_list_collections(const char *uri, char (**names)[FN_GALLERY_NAME_MAX + 1], int *n) {
+    *names = NULL; *n = 0;
+    fn_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->uri = strdup(uri))) { free(s); return fn_fail(FN_ERR_NOMEM, "out of memory"); }
+    fn_store_open_args a = { .read_only = 1 };
+    PGresult *res = NULL;
+    fn_status r = pg_connect(s);
+    if (r == FN_OK) r = open_schema(s, &a);
+    if (r == FN_OK) r = q(s, "SELECT name FROM collections ORDER BY name COLLATE \"C\"", NULL, &res, "list collections");
+    if (r == FN_OK) {
+        int k = PQntuples(res);
+        if (!(*names = malloc(sizeof **names * (size_t)(k ? k : 1)))) r = fn_fail(FN_ERR_NOMEM, "out of memory");
+        for (int i = 0; r == FN_OK && i < k; i++) snprintf((*names)[i], sizeof **names, "%s", PQgetvalue(res, i, 0));
+        if (r == FN_OK) *n = k;
+    }
+    PQclear(res);
+    pg_close(s);
+    return r;
+}
+
 const fn_store_ops fn_store_pg_ops = {
     .name = "postgresql",
     .open = pg_open, .close = pg_close,
@@ -1037,6 +1064,7 @@ const fn_store_ops fn_store_pg_ops = {
     .remove_subject = pg_remove_subject, .remove_face = pg_remove_face, .remove_all = pg_remove_all,
     .list_subjects = pg_list_subjects, .list_faces = pg_list_faces, .get_face = pg_get_face,
     .count = pg_count, .load = pg_load, .changes = pg_changes, .last_seq = pg_last_seq,
+    .list_collections = pg_list_collections,
 };
 #else
 typedef int fn_store_pg_absent; /* ISO C wants a declaration in every translation unit */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # with_cluster.sh PROGRAM [ARGS...] — run PROGRAM with a throwaway PostgreSQL cluster:
-# FN_TEST_PG_URI holds its libpq URI and FN_TEST_PG_CLUSTER its folder (for
-# `pg_cluster.sh restart|kill` from inside the test). The cluster is stopped and removed
+# FN_TEST_PG_URI holds its libpq URI (FN_TEST_GALLERY_URI too: tests/test_gallery.c then
+# runs against it) and FN_TEST_PG_CLUSTER its folder (for `$FN_TEST_PG_CTL kill|restart
+# $FN_TEST_PG_CLUSTER` from inside the test). The cluster is stopped and removed
 # when PROGRAM ends, whether it passed, failed or crashed; PROGRAM's exit status is ours.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -12,6 +13,6 @@ trap 'exit 130' INT TERM
 # fsync off: the tests kill servers, not machines (a crash of PostgreSQL still recovers
 # from its WAL in the OS cache), and it keeps the 2-core CI fast.
 FN_TEST_PG_URI=$(bash "$HERE/pg_cluster.sh" start "$D" "-c fsync=off") || { echo "FAIL cannot start PostgreSQL"; exit 1; }
-export FN_TEST_PG_URI FN_TEST_PG_CLUSTER=$D
+export FN_TEST_PG_URI FN_TEST_GALLERY_URI=$FN_TEST_PG_URI FN_TEST_PG_CLUSTER=$D
 export FN_TEST_PG_CTL="bash $HERE/pg_cluster.sh"
 "$@"
