@@ -36,7 +36,6 @@
 #define POLL_SECONDS 1.0        /* ask the database at least this often when searching */
 #define RECONNECT_MIN 0.25      /* searches retry a lost server after this, doubling ... */
 #define RECONNECT_MAX 5.0       /* ... up to this (a blocking connect stalls that search) */
-#define ENROLL_PIPELINE 64      /* faces sent per round trip */
 #define PAGE_ROWS "4096"        /* rows per page when loading or catching up */
 #define SCHEMA_LOCK "7401500150" /* advisory lock key: one creator of the tables at a time */
 
@@ -78,6 +77,7 @@ struct fn_store {
     int64_t known_seq;        /* the collection's last seq as far as this handle knows */
     int64_t txn_seq;          /* last seq logged by the write in progress */
     int need_poll;            /* ask the database on next last_seq (reconnected) */
+    int enroll_prepared;      /* ENROLL_SQL is prepared on this connection */
     double last_poll, next_reconnect, reconnect_wait;
 };
 
@@ -242,6 +242,7 @@ static void ignore_notice(void *arg, const char *message) { (void)arg; (void)mes
 static fn_status pg_connect(fn_store *s) {
     if (s->conn) PQfinish(s->conn);
     s->listening = 0;
+    s->enroll_prepared = 0;
     static const char *const keys[] = { "application_name", "connect_timeout", "client_encoding",
         "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "dbname", NULL };
     const char *vals[] = { "facenet", "10", "UTF8", "1", "10", "5", "3", s->uri, NULL };
@@ -297,32 +298,31 @@ typedef fn_status (*txn_body)(fn_store *s, void *ctx);
  * COMMIT was sent. */
 static fn_status write_txn(fn_store *s, txn_body body, void *ctx, const char *what) {
     if (s->read_only) return fn_fail(FN_ERR_ARG, "postgresql %s: %s: the gallery is open read-only", s->where, what);
+    drain_notifications(s); /* notices a connection the server closed since */
     for (int attempt = 0;; attempt++) {
         FN_TRY(ensure_connected(s));
         s->txn_seq = 0;
-        pg_params p = { 0 };
-        p_i64(&p, s->coll.id);
-        int found = 0;
-        int64_t id;
-        fn_status r = q(s, "BEGIN", NULL, NULL, "begin transaction");
-        if (r == FN_OK) r = q_i64(s, "SELECT id FROM collections WHERE id=$1 FOR UPDATE", &p, &id, &found, "lock collection");
-        if (r == FN_OK && !found)
+        /* Our own integers only in these strings: BEGIN + lock in one round trip. */
+        char sql[160];
+        snprintf(sql, sizeof sql, "BEGIN; SELECT id FROM collections WHERE id=%lld FOR UPDATE", (long long)s->coll.id);
+        PGresult *res = PQexec(s->conn, sql);
+        fn_status r = PQresultStatus(res) == PGRES_TUPLES_OK ? FN_OK : pg_fail(s, res, "begin transaction");
+        if (r == FN_OK && PQntuples(res) == 0)
             r = fn_fail(FN_ERR_MISSING, "postgresql %s: collection %lld no longer exists", s->where, (long long)s->coll.id);
+        PQclear(res);
         if (r == FN_OK) r = body(s, ctx);
-        if (r == FN_OK && s->txn_seq > 0) {
-            char payload[24];
-            snprintf(payload, sizeof payload, "%lld", (long long)s->txn_seq);
-            pg_params n = { 0 };
-            p_text(&n, s->channel);
-            p_text(&n, payload);
-            r = q(s, "SELECT pg_notify($1, $2)", &n, NULL, "notify");
-        }
         if (r == FN_OK) {
-            r = q(s, "COMMIT", NULL, NULL, "commit");
+            /* NOTIFY + COMMIT in one round trip: the notification leaves at commit, or never. */
+            if (s->txn_seq > 0)
+                snprintf(sql, sizeof sql, "SELECT pg_notify('%s', '%lld'); COMMIT", s->channel, (long long)s->txn_seq);
+            else
+                snprintf(sql, sizeof sql, "COMMIT");
+            r = q_script(s, sql, "commit");
             if (r != FN_OK && conn_lost(s))
                 return fn_fail(FN_ERR_IO, "postgresql %s: %s: connection lost during COMMIT (the write may or may "
                                "not have been applied)", s->where, what);
             if (r == FN_OK && s->txn_seq > s->known_seq) s->known_seq = s->txn_seq;
+            if (r != FN_OK) rollback_quiet(s);
             return r;
         }
         rollback_quiet(s);
@@ -331,15 +331,19 @@ static fn_status write_txn(fn_store *s, txn_body body, void *ctx, const char *wh
     }
 }
 
-/* Runs body in a read-only snapshot (one view of the database across its statements). */
-static fn_status read_txn(fn_store *s, txn_body body, void *ctx) {
+/* Runs body — in one read-only snapshot when it reads with several statements that must
+ * agree (snapshot), else as it is (one statement is its own snapshot) — retried once on a
+ * fresh connection when the old one turns out dead. */
+static fn_status read_txn(fn_store *s, txn_body body, void *ctx, int snapshot) {
+    drain_notifications(s);
     for (int attempt = 0;; attempt++) {
         FN_TRY(ensure_connected(s));
-        fn_status r = q(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, NULL, "begin transaction");
+        fn_status r = snapshot ? q(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, NULL, "begin transaction")
+                               : FN_OK;
         if (r == FN_OK) r = body(s, ctx);
-        if (r == FN_OK) r = q(s, "COMMIT", NULL, NULL, "commit");
+        if (r == FN_OK && snapshot) r = q(s, "COMMIT", NULL, NULL, "commit");
         if (r == FN_OK) return FN_OK;
-        rollback_quiet(s);
+        if (snapshot) rollback_quiet(s);
         if (!conn_lost(s) || attempt > 0) return r;
     }
 }
@@ -495,77 +499,107 @@ static const char *ENROLL_SQL =
     "   SELECT $1, 1, id, (SELECT id FROM s LIMIT 1) FROM ins RETURNING seq)"
     " SELECT (SELECT id FROM ins), (SELECT id FROM d), (SELECT seq FROM ch)";
 
-typedef struct {
-    const fn_gallery_face *faces;
-    int n;
-    double created;
-    int64_t *ids;
-    uint8_t *dup;
-} enroll_ctx;
-
-static fn_status enroll_body(fn_store *s, void *vctx) {
-    enroll_ctx *c = vctx;
-    const size_t emb_bytes = sizeof(float) * (size_t)s->coll.dim;
-    for (int i = 0; i < c->n; i++)
-        if (c->faces[i].image && c->faces[i].image_size > (size_t)INT32_MAX)
-            return fn_fail(FN_ERR_LIMIT, "gallery: photo of %zu bytes", c->faces[i].image_size);
-    for (int i0 = 0; i0 < c->n; i0 += ENROLL_PIPELINE) {
-        const int i1 = i0 + ENROLL_PIPELINE < c->n ? i0 + ENROLL_PIPELINE : c->n;
-        /* Pipelined: the chunk's statements go out in one round trip and run in order. */
-        if (!PQenterPipelineMode(s->conn)) return pg_fail(s, NULL, "enter pipeline mode");
-        fn_status r = FN_OK;
-        int sent = 0;
-        for (int i = i0; i < i1; i++) {
-            const fn_gallery_face *f = &c->faces[i];
-            pg_params p = { 0 };
-            p_i64(&p, s->coll.id);
-            p_text(&p, f->subject);
-            p_f64(&p, c->created);
-            p_text(&p, f->source_sha256 && *f->source_sha256 ? f->source_sha256 : NULL);
-            p_bytea(&p, f->embedding, emb_bytes);
-            p_text(&p, s->coll.model_id);
-            p_text(&p, f->source);
-            p_bytea(&p, f->box, sizeof f->box);
-            p_bytea(&p, f->landmarks, sizeof f->landmarks);
-            p_f32(&p, f->score);
-            p_bytea(&p, f->image && f->image_size ? f->image : NULL, f->image ? f->image_size : 0);
-            if (!PQsendQueryParams(s->conn, ENROLL_SQL, p.n, p.types, p.values, p.lengths, p.formats, 1)) {
-                r = pg_fail(s, NULL, "add face");
-                break;
-            }
-            sent++;
-        }
-        if (!PQpipelineSync(s->conn) && r == FN_OK) r = pg_fail(s, NULL, "add faces");
-        /* Every sent statement answers one result then NULL; the sync answers PIPELINE_SYNC. */
-        for (int k = 0; k < sent && !conn_lost(s); k++) {
-            PGresult *res = PQgetResult(s->conn);
-            if (!res) { if (r == FN_OK) r = pg_fail(s, NULL, "add face"); break; }
-            if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-                const int i = i0 + k;
-                c->dup[i] = r_null(res, 0, 0);
-                c->ids[i] = c->dup[i] ? r_i64(res, 0, 1) : r_i64(res, 0, 0);
-                if (!r_null(res, 0, 2)) note_seq(s, r_i64(res, 0, 2));
-            } else if (r == FN_OK && PQresultStatus(res) != PGRES_PIPELINE_ABORTED) {
-                r = pg_fail(s, res, "add face");
-            }
-            PQclear(res);
-            while ((res = PQgetResult(s->conn))) PQclear(res);
-        }
-        for (PGresult *res; !conn_lost(s) && (res = PQgetResult(s->conn));) {
-            int sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
-            PQclear(res);
-            if (sync) break;
-        }
-        if (!conn_lost(s) && !PQexitPipelineMode(s->conn) && r == FN_OK) r = pg_fail(s, NULL, "leave pipeline mode");
-        if (r != FN_OK) return r;
-        if (conn_lost(s)) return pg_fail(s, NULL, "add faces");
-    }
-    return FN_OK;
+/* Sends one face's ENROLL statement (inside the pipeline). */
+static int send_face(fn_store *s, const fn_gallery_face *f, double created) {
+    pg_params p = { 0 };
+    p_i64(&p, s->coll.id);
+    p_text(&p, f->subject);
+    p_f64(&p, created);
+    p_text(&p, f->source_sha256 && *f->source_sha256 ? f->source_sha256 : NULL);
+    p_bytea(&p, f->embedding, sizeof(float) * (size_t)s->coll.dim);
+    p_text(&p, s->coll.model_id);
+    p_text(&p, f->source);
+    p_bytea(&p, f->box, sizeof f->box);
+    p_bytea(&p, f->landmarks, sizeof f->landmarks);
+    p_f32(&p, f->score);
+    p_bytea(&p, f->image && f->image_size ? f->image : NULL, f->image ? f->image_size : 0);
+    return PQsendQueryPrepared(s->conn, "fn_enroll", p.n, p.values, p.lengths, p.formats, 1);
 }
 
+/* Two round trips however many faces: BEGIN + lock (retried on a fresh connection when the
+ * old one turns out dead), then every face, NOTIFY and COMMIT as one pipeline. */
 static fn_status pg_enroll(fn_store *s, const fn_gallery_face *faces, int n, double created, int64_t *ids, uint8_t *dup) {
-    enroll_ctx c = { faces, n, created, ids, dup };
-    return write_txn(s, enroll_body, &c, "add faces");
+    if (s->read_only) return fn_fail(FN_ERR_ARG, "postgresql %s: add faces: the gallery is open read-only", s->where);
+    for (int i = 0; i < n; i++)
+        if (faces[i].image && faces[i].image_size > (size_t)INT32_MAX)
+            return fn_fail(FN_ERR_LIMIT, "gallery: photo of %zu bytes", faces[i].image_size);
+    drain_notifications(s); /* notices a connection the server closed since */
+    /* First round trip: prepare (once per connection), BEGIN and the collection lock. A
+     * connection found dead here has committed nothing: reconnect and go again, once. */
+    fn_status r = FN_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((r = ensure_connected(s)) != FN_OK) return r;
+        if (!s->enroll_prepared) {
+            /* The server parses and plans it once per connection, not per face. */
+            static const Oid types[11] = { OID_INT8, OID_TEXT, OID_FLOAT8, OID_TEXT, OID_BYTEA, OID_TEXT, OID_TEXT,
+                                           OID_BYTEA, OID_BYTEA, OID_FLOAT4, OID_BYTEA };
+            PGresult *res = PQprepare(s->conn, "fn_enroll", ENROLL_SQL, 11, types);
+            r = PQresultStatus(res) == PGRES_COMMAND_OK ? FN_OK : pg_fail(s, res, "prepare");
+            PQclear(res);
+            s->enroll_prepared = r == FN_OK;
+        }
+        if (r == FN_OK) {
+            char sql[160];
+            snprintf(sql, sizeof sql, "BEGIN; SELECT id FROM collections WHERE id=%lld FOR UPDATE", (long long)s->coll.id);
+            PGresult *res = PQexec(s->conn, sql);
+            r = PQresultStatus(res) == PGRES_TUPLES_OK ? FN_OK : pg_fail(s, res, "begin transaction");
+            if (r == FN_OK && PQntuples(res) == 0)
+                r = fn_fail(FN_ERR_MISSING, "postgresql %s: collection %lld no longer exists", s->where, (long long)s->coll.id);
+            PQclear(res);
+        }
+        if (r == FN_OK) break;
+        rollback_quiet(s);
+        if (!conn_lost(s)) return r;
+    }
+    if (r != FN_OK) return r;
+    /* Second round trip: one prepared statement per face, NOTIFY and COMMIT as one pipeline
+     * (the server runs them in order and skips the rest after an error). */
+    if (!PQenterPipelineMode(s->conn)) { r = pg_fail(s, NULL, "enter pipeline mode"); rollback_quiet(s); return r; }
+    pg_params notify = { 0 };
+    p_text(&notify, s->channel);
+    p_i64(&notify, s->coll.id);
+    int sent = 1;
+    for (int i = 0; i < n && sent; i++) sent = send_face(s, &faces[i], created);
+    sent = sent && PQsendQueryParams(s->conn, "SELECT pg_notify($1, max(seq)::text) FROM changes WHERE collection_id=$2",
+                                     notify.n, notify.types, notify.values, notify.lengths, notify.formats, 1);
+    sent = sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 1);
+    sent = PQpipelineSync(s->conn) && sent;
+    if (!sent) r = pg_fail(s, NULL, "add faces");
+    int committed = 0, failed_before_commit = 0;
+    int64_t txn_seq = 0;
+    /* Answers in order: n faces, notify, COMMIT; then the sync. */
+    for (int k = 0; sent && k < n + 2 && !conn_lost(s); k++) {
+        PGresult *res = PQgetResult(s->conn);
+        if (!res) break;
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_FATAL_ERROR) {
+            if (r == FN_OK) r = pg_fail(s, res, k < n ? "add face" : k == n + 1 ? "commit" : "notify");
+            failed_before_commit = k <= n;
+        } else if (k < n && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+            dup[k] = r_null(res, 0, 0);
+            ids[k] = dup[k] ? r_i64(res, 0, 1) : r_i64(res, 0, 0);
+            if (!r_null(res, 0, 2) && r_i64(res, 0, 2) > txn_seq) txn_seq = r_i64(res, 0, 2);
+        } else if (k == n + 1 && st == PGRES_COMMAND_OK) {
+            committed = r == FN_OK;
+        }
+        PQclear(res);
+        while ((res = PQgetResult(s->conn))) PQclear(res); /* the NULL that ends each answer */
+    }
+    for (PGresult *res; !conn_lost(s) && (res = PQgetResult(s->conn));) {
+        int sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+        PQclear(res);
+        if (sync) break;
+    }
+    if (!conn_lost(s)) PQexitPipelineMode(s->conn);
+    if (committed) {
+        if (txn_seq > s->known_seq) s->known_seq = txn_seq;
+        return FN_OK;
+    }
+    if (conn_lost(s) && !failed_before_commit)
+        return fn_fail(FN_ERR_IO, "postgresql %s: add faces: connection lost before COMMIT was answered (the faces may "
+                       "or may not have been added)", s->where);
+    rollback_quiet(s); /* an error aborted the transaction: end it */
+    return r != FN_OK ? r : fn_fail(FN_ERR_IO, "postgresql %s: add faces: no answer to COMMIT", s->where);
 }
 
 typedef struct {
@@ -754,7 +788,7 @@ static fn_status list_subjects_body(fn_store *s, void *vctx) {
 static fn_status pg_list_subjects(fn_store *s, fn_gallery_subject **out, int *n) {
     *out = NULL; *n = 0;
     subjects_ctx c = { 0 };
-    fn_status r = read_txn(s, list_subjects_body, &c);
+    fn_status r = read_txn(s, list_subjects_body, &c, 0);
     if (r != FN_OK) { free(c.v); return r; }
     *out = c.v; *n = c.n;
     return FN_OK;
@@ -819,7 +853,7 @@ static fn_status pg_list_faces(fn_store *s, const char *subject, int offset, int
                                int *n, int *total) {
     *out = NULL; *n = 0;
     faces_ctx c = { .subject = subject, .offset = offset, .limit = limit };
-    fn_status r = read_txn(s, list_faces_body, &c);
+    fn_status r = read_txn(s, list_faces_body, &c, 1);
     if (r != FN_OK) { free(c.v); return r; }
     *out = c.v; *n = c.n;
     if (total) *total = c.total;
@@ -871,7 +905,7 @@ static fn_status pg_get_face(fn_store *s, int64_t face_id, fn_gallery_face_info 
     if (image) *image = NULL;
     if (image_size) *image_size = 0;
     face_ctx c = { .face_id = face_id, .embedding = embedding, .want_image = image != NULL };
-    fn_status r = read_txn(s, get_face_read, &c);
+    fn_status r = read_txn(s, get_face_read, &c, 0);
     if (r != FN_OK) { free(c.image); return r; }
     if (info) *info = c.info;
     if (image) *image = c.image;
@@ -961,7 +995,7 @@ static fn_status load_body(fn_store *s, void *vctx) {
 static fn_status pg_load(fn_store *s, fn_store_change_fn fn, void *ctx, int64_t *seq) {
     feed_ctx c = { .fn = fn, .ctx = ctx, .emb = malloc(sizeof(float) * (size_t)s->coll.dim) };
     if (!c.emb) return fn_fail(FN_ERR_NOMEM, "out of memory");
-    fn_status r = read_txn(s, load_body, &c);
+    fn_status r = read_txn(s, load_body, &c, 1);
     free(c.emb);
     if (r != FN_OK) return r;
     *seq = c.seq;
@@ -969,37 +1003,37 @@ static fn_status pg_load(fn_store *s, fn_store_change_fn fn, void *ctx, int64_t 
     return FN_OK;
 }
 
+/* Pages of changes after c->after, each page one statement (its own snapshot). Pages may see
+ * different moments, which is sound: rows come in seq order, seq grows in commit order
+ * within a collection, and a row's joined face or subject is its latest state (a later row
+ * changes it again when it changed). c->seq = the last row's seq (c->after when none). */
 static fn_status changes_body(fn_store *s, void *vctx) {
     feed_ctx *c = vctx;
-    FN_TRY(collection_seq(s, &c->seq));
-    if (c->seq < c->after) c->seq = c->after;
-    int64_t after = c->after;
-    while (after < c->seq) {
+    int64_t after = c->seq; /* a retry after a lost connection goes on from the last page fed */
+    for (;;) {
         pg_params p = { 0 };
         p_i64(&p, after);
         p_i64(&p, s->coll.id);
-        p_i64(&p, c->seq);
         PGresult *res;
         /* As store_sqlite.c: the face's subject / embedding as they are now (NULL when gone). */
         FN_TRY(q(s, "SELECT c.seq, c.op::int4, c.face_id, COALESCE(f.subject_id, c.subject_id), s.name,"
                     " CASE WHEN c.op=1 THEN f.embedding END FROM changes c"
                     " LEFT JOIN faces f ON f.id=c.face_id"
                     " LEFT JOIN subjects s ON s.id=COALESCE(f.subject_id, c.subject_id)"
-                    " WHERE c.collection_id=$2 AND c.seq>$1 AND c.seq<=$3 ORDER BY c.seq LIMIT " PAGE_ROWS,
+                    " WHERE c.collection_id=$2 AND c.seq>$1 ORDER BY c.seq LIMIT " PAGE_ROWS,
                  &p, &res, "read changes"));
         int n = PQntuples(res);
         fn_status r = feed(s, res, c, 0, &after);
         PQclear(res);
-        if (r != FN_OK) return r;
-        if (n == 0) break;
+        c->seq = after;
+        if (r != FN_OK || n < atoi(PAGE_ROWS)) return r;
     }
-    return FN_OK;
 }
 
 static fn_status pg_changes(fn_store *s, int64_t after, fn_store_change_fn fn, void *ctx, int64_t *last) {
-    feed_ctx c = { .fn = fn, .ctx = ctx, .after = after, .emb = malloc(sizeof(float) * (size_t)s->coll.dim) };
+    feed_ctx c = { .fn = fn, .ctx = ctx, .after = after, .seq = after, .emb = malloc(sizeof(float) * (size_t)s->coll.dim) };
     if (!c.emb) return fn_fail(FN_ERR_NOMEM, "out of memory");
-    fn_status r = read_txn(s, changes_body, &c);
+    fn_status r = read_txn(s, changes_body, &c, 0);
     free(c.emb);
     if (r != FN_OK) return r;
     *last = c.seq;

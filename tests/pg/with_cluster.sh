@@ -10,9 +10,10 @@ D=$(mktemp -d /tmp/fnpg.XXXXXX)
 cleanup() { bash "$HERE/pg_cluster.sh" kill "$D" 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-# fsync off: the tests kill servers, not machines (a crash of PostgreSQL still recovers
-# from its WAL in the OS cache), and it keeps the 2-core CI fast.
-FN_TEST_PG_URI=$(bash "$HERE/pg_cluster.sh" start "$D" "-c fsync=off") || { echo "FAIL cannot start PostgreSQL"; exit 1; }
+# Server options: FN_PG_OPTS, else fsync off — the tests kill servers, not machines (a
+# crashed PostgreSQL still recovers from its WAL in the OS cache), and it keeps the 2-core CI
+# fast. Benchmarks pass FN_PG_OPTS="" for the durable defaults.
+FN_TEST_PG_URI=$(bash "$HERE/pg_cluster.sh" start "$D" ${FN_PG_OPTS--c fsync=off}) || { echo "FAIL cannot start PostgreSQL"; exit 1; }
 export FN_TEST_PG_URI FN_TEST_GALLERY_URI=$FN_TEST_PG_URI FN_TEST_PG_CLUSTER=$D
 export FN_TEST_PG_CTL="bash $HERE/pg_cluster.sh"
 "$@"
