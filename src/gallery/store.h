@@ -128,6 +128,9 @@ typedef struct {
                          int64_t *last);
     /* The last seq of the database, cheaply (called before every search). */
     fn_status (*last_seq)(fn_store *s, int64_t *seq);
+    /* Every collection's name in the database at uri, by name (migration); *names malloc'd.
+     * FN_ERR_MISSING when uri holds no gallery. */
+    fn_status (*list_collections)(const char *uri, char (**names)[FN_GALLERY_NAME_MAX + 1], int *n);
 } fn_store_ops;
 
 /* The backend for a uri: "postgresql://..." / "postgres://..." -> PostgreSQL (when built

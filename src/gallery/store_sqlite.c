@@ -643,6 +643,41 @@ static fn_status sq_changes(fn_store *s, int64_t after, fn_store_change_fn fn, v
     return finish(s, r);
 }
 
+static fn_status sq_list_collections(const char *uri, char (**names)[FN_GALLERY_NAME_MAX + 1], int *n) {
+    *names = NULL; *n = 0;
+    fn_store s = { .path = (char *)uri };
+    int rc = sqlite3_open_v2(uri, &s.db, SQLITE_OPEN_READONLY, NULL);
+    fn_status r = rc == SQLITE_OK ? FN_OK : fn_fail(FN_ERR_MISSING, "%s: cannot open (no such gallery)", uri);
+    sqlite3_stmt *st = NULL;
+    if (r == FN_OK) {
+        sqlite3_busy_timeout(s.db, BUSY_TIMEOUT_MS);
+        const char *v = NULL;
+        if (sqlite3_prepare_v2(s.db, "SELECT value FROM fn_gallery WHERE key='format'", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            v = (const char *)sqlite3_column_text(st, 0);
+        if (!v || strcmp(v, "facenet-gallery")) r = fn_fail(FN_ERR_FORMAT, "%s: not a facenet gallery", uri);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (r == FN_OK) r = prepare(&s, "SELECT name FROM collections ORDER BY CAST(name AS BLOB)", &st);
+    int cap = 0;
+    while (r == FN_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            void *p = realloc(*names, sizeof **names * (size_t)cap);
+            if (!p) { r = fn_fail(FN_ERR_NOMEM, "out of memory"); break; }
+            *names = p;
+        }
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        snprintf((*names)[(*n)++], sizeof **names, "%s", name ? name : "");
+    }
+    if (r == FN_OK && rc != SQLITE_DONE) r = db_fail(&s, rc, "list collections");
+    sqlite3_finalize(st);
+    sqlite3_close(s.db);
+    if (r != FN_OK) { free(*names); *names = NULL; *n = 0; }
+    return r;
+}
+
 const fn_store_ops fn_store_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open, .close = sq_close,
@@ -650,5 +685,6 @@ const fn_store_ops fn_store_sqlite_ops = {
     .remove_subject = sq_remove_subject, .remove_face = sq_remove_face, .remove_all = sq_remove_all,
     .list_subjects = sq_list_subjects, .list_faces = sq_list_faces, .get_face = sq_get_face,
     .count = sq_count, .load = sq_load, .changes = sq_changes, .last_seq = sq_last_seq,
+    .list_collections = sq_list_collections,
 };
 #endif
