@@ -14,7 +14,7 @@ else()
   set(FN_PY_SUITES
       "core:test_core.py test_cli_parity.py test_bad_input.py test_install.py test_landmarks.py"
       "face_recognition:test_face_recognition.py"
-      "facenet_pytorch:test_facenet_pytorch.py")
+      "facenet_pytorch:test_facenet_pytorch.py test_gallery.py")
   foreach(suite ${FN_PY_SUITES})
     string(REPLACE ":" ";" parts "${suite}")
     list(GET parts 0 name)

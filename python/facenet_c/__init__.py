@@ -17,4 +17,6 @@ from .core import (Detector, Embedder, EvalResult, Face, Landmarker68, align, cr
                    distance_matrix, evaluate, evaluate_distances, find_model, load_image,
                    models_dirs, pick_largest, resize, save_image)
 
+from .gallery import FaceInfo, Gallery, Match, sha256_hex, similarity_calibration
+
 __version__ = "0.1.0"

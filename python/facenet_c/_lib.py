@@ -136,3 +136,66 @@ libc.free.argtypes = [c_void_p]
 __all__ = ["lib", "libc", "check", "last_error", "fn_image", "fn_face", "fn_detect_params",
            "fn_eval_params", "fn_eval_result", "c_int", "c_int64", "c_uint64", "c_float", "c_double",
            "c_void_p", "c_char_p", "c_uint8", "c_size_t", "POINTER"]
+
+# ---------------------------------------------------------------- gallery (src/gallery)
+NAME_MAX = 255
+
+
+class fn_similarity_calib(ctypes.Structure):
+    _fields_ = [("threshold", c_float), ("slope", c_float)]
+
+
+class fn_gallery_options(ctypes.Structure):
+    _fields_ = [("model_id", c_char_p), ("dim", c_int), ("calib", fn_similarity_calib), ("collection", c_char_p),
+                ("create", c_int), ("read_only", c_int), ("index", c_int), ("index_threshold", c_int)]
+
+
+class fn_gallery_face(ctypes.Structure):
+    _fields_ = [("subject", c_char_p), ("embedding", POINTER(c_float)), ("source", c_char_p),
+                ("source_sha256", c_char_p), ("box", c_float * 4), ("landmarks", (c_float * 2) * 5),
+                ("score", c_float), ("image", c_void_p), ("image_size", c_size_t)]
+
+
+class fn_gallery_subject(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char * (NAME_MAX + 1)), ("n_faces", c_int)]
+
+
+class fn_gallery_face_info(ctypes.Structure):
+    _fields_ = [("id", c_int64), ("subject", ctypes.c_char * (NAME_MAX + 1)), ("source", ctypes.c_char * (NAME_MAX + 1)),
+                ("source_sha256", ctypes.c_char * 65), ("box", c_float * 4), ("landmarks", (c_float * 2) * 5),
+                ("score", c_float), ("created", c_double), ("has_image", c_int)]
+
+
+class fn_gallery_match(ctypes.Structure):
+    _fields_ = [("face_id", c_int64), ("subject", ctypes.c_char * (NAME_MAX + 1)), ("distance", c_float),
+                ("similarity", c_float)]
+
+
+class fn_gallery_stats(ctypes.Structure):
+    _fields_ = [("n_subjects", c_int), ("n_faces", c_int), ("dim", c_int), ("model_id", ctypes.c_char * 80),
+                ("collection", ctypes.c_char * (NAME_MAX + 1)), ("backend", ctypes.c_char * 16), ("index", c_int),
+                ("calib", fn_similarity_calib), ("change_seq", c_int64)]
+
+
+_fn("fn_similarity", c_float, P(fn_similarity_calib), c_float)
+_fn("fn_model_similarity_calib", None, c_void_p, P(fn_similarity_calib))
+_fn("fn_gallery_options_default", None, P(fn_gallery_options))
+_fn("fn_gallery_open", c_int, c_char_p, P(fn_gallery_options), P(c_void_p))
+_fn("fn_gallery_close", None, c_void_p)
+_fn("fn_gallery_enroll", c_int, c_void_p, P(fn_gallery_face), P(c_int64), P(c_int))
+_fn("fn_gallery_enroll_many", c_int, c_void_p, P(fn_gallery_face), c_int, P(c_int64), P(c_int))
+_fn("fn_gallery_add_subject", c_int, c_void_p, c_char_p, P(c_int))
+_fn("fn_gallery_rename_subject", c_int, c_void_p, c_char_p, c_char_p)
+_fn("fn_gallery_remove_subject", c_int, c_void_p, c_char_p, P(c_int))
+_fn("fn_gallery_remove_face", c_int, c_void_p, c_int64)
+_fn("fn_gallery_remove_all", c_int, c_void_p, P(c_int))
+_fn("fn_gallery_list_subjects", c_int, c_void_p, P(P(fn_gallery_subject)), P(c_int))
+_fn("fn_gallery_list_faces", c_int, c_void_p, c_char_p, c_int, c_int, P(P(fn_gallery_face_info)), P(c_int), P(c_int))
+_fn("fn_gallery_get_face", c_int, c_void_p, c_int64, P(fn_gallery_face_info), P(c_float), P(P(c_uint8)), P(c_size_t))
+_fn("fn_gallery_search", c_int, c_void_p, P(c_float), c_int, c_int, P(fn_gallery_match), P(c_int))
+_fn("fn_gallery_search_subjects", c_int, c_void_p, P(c_float), c_int, c_int, P(fn_gallery_match), P(c_int))
+_fn("fn_gallery_refresh", c_int, c_void_p)
+_fn("fn_gallery_info", c_int, c_void_p, P(fn_gallery_stats))
+_fn("fn_gallery_export_npy", c_int, c_void_p, c_char_p)
+_fn("fn_gallery_import_npy", c_int, c_void_p, c_char_p, P(c_int))
+_fn("fn_sha256_hex", None, c_void_p, c_size_t, ctypes.c_char * 65)

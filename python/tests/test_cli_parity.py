@@ -61,7 +61,7 @@ def test_embeddings_equal_export_embeddings(tmp_path, models, detector, embedder
         # and through face_recognition: the same embedding on dlib's scale
         enc = fr.face_encodings(fr.load_image_file(p))
         assert len(enc) == len(faces)
-        assert np.abs(enc[k] / fr.DLIB_SCALE - cli[i]).max() <= 1e-6
+        assert np.abs(enc[k] / fr.dlib_scale() - cli[i]).max() <= 1e-6
 
 
 def test_distances_equal_compare(models, detector, embedder):

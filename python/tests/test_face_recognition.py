@@ -2,7 +2,6 @@
 0.6 keeping its meaning (LFW pairs and face_recognition's own test photos), and example
 scripts written against face_recognition running on its example photos and video."""
 import os
-import shutil
 import subprocess
 import sys
 
@@ -77,7 +76,7 @@ def test_tolerance_06_means_what_it_means_in_dlib(fr):
         assert d[0] < 0.5 and d[1] > 0.7, (n, d)
     d = fr.face_distance([enc["obama"]], enc["biden"])[0]
     assert d > 0.75, d
-    assert np.linalg.norm(enc["biden"]) == pytest.approx(fr.DLIB_SCALE, rel=1e-6)
+    assert np.linalg.norm(enc["biden"]) == pytest.approx(fr.dlib_scale(), rel=1e-6)
     assert enc["obama"].shape == (128,) and enc["obama"].dtype == np.float64
 
 

@@ -6,10 +6,11 @@ What maps to what:
   `number_of_times_to_upsample` above 1 lowers the smallest face size (halved per step);
 - encodings come from the same dlib ResNet face_recognition uses (face-api's port of
   dlib_face_recognition_resnet_model_v1), aligned on MTCNN's 5 landmarks, on dlib's scale:
-  the L2-normalised embedding times DLIB_SCALE, so that face_recognition's tolerance 0.6
-  sits where dlib put it — at the threshold that separates people best on LFW (squared
-  distance 0.17 between unit embeddings over facenet's 10 folds, docs/BENCHMARKS.md; 0.6 on
-  this scale). Raw face-api descriptors have norm ≈ 1.4, so this is also their scale.
+  the L2-normalised embedding times dlib_scale() = 0.6 / the model's LFW threshold (the
+  similarity calibration the gallery and the service use: distance 0.418 for this model,
+  chosen on LFW pairsDevTrain), so that face_recognition's tolerance 0.6 sits where dlib put
+  it — at the threshold that separates people best on LFW. Raw face-api descriptors have
+  norm ≈ 1.4, so this is also their scale.
 - landmarks: `model="large"` is face-api's 68-point net (dlib's iBUG 68-point layout),
   `model="small"` dlib's 5-point set taken from it (eye corners and the nose base).
 Images are loaded without applying EXIF orientation, as PIL.Image.open does for
@@ -23,12 +24,9 @@ import threading
 import numpy as np
 
 from .. import core
+from ..gallery import similarity_calibration
 
-# sqrt(0.17): the LFW threshold of the default model (unit embeddings, Euclidean), which
-# dlib's tolerance 0.6 stands for.
-LFW_THRESHOLD = math.sqrt(0.17)
 DLIB_TOLERANCE = 0.6
-DLIB_SCALE = DLIB_TOLERANCE / LFW_THRESHOLD
 
 _lock = threading.Lock()
 _state = {}
@@ -50,6 +48,15 @@ def _embedder():
         return _state["embedder"]
 
 
+def dlib_scale():
+    """The factor from unit embeddings to dlib's scale: 0.6 / the model's LFW threshold."""
+    emb = _embedder()
+    with _lock:
+        if "scale" not in _state:
+            _state["scale"] = DLIB_TOLERANCE / similarity_calibration(emb)[0]
+        return _state["scale"]
+
+
 def set_models(mtcnn=None, model=None, landmark68=None):
     """Use other weights than the defaults (an mtcnn file/folder, a dlib ResNet .safetensors,
     face-api's 68-point landmark net)."""
@@ -60,6 +67,7 @@ def set_models(mtcnn=None, model=None, landmark68=None):
             _state["detector"] = core.Detector(mtcnn)
         if model is not None:
             _state["embedder"] = core.Embedder(model)
+            _state.pop("scale", None)
         _cache.clear()
 
 
@@ -233,6 +241,7 @@ def face_encodings(face_image, known_face_locations=None, num_jitters=1, model="
     img = _rgb(face_image, "face_image")
     faces = _faces_at(img, known_face_locations)
     emb = _embedder()
+    scale = dlib_scale()
     if not faces:
         return []
     e = emb.embed_faces(img, faces).astype(np.float64)
@@ -242,7 +251,7 @@ def face_encodings(face_image, known_face_locations=None, num_jitters=1, model="
         for k in range(1, num_jitters):
             acc += emb.embed_faces(img, [_jitter(f, k, rng) for f in faces])
         e = acc / np.linalg.norm(acc, axis=1, keepdims=True)
-    return [row * DLIB_SCALE for row in e]
+    return [row * scale for row in e]
 
 
 def face_distance(face_encodings, face_to_compare):
