@@ -7,7 +7,11 @@
 #define _GNU_SOURCE
 #include "store.h"
 #include "matrix.h"
+#include "ann.h"
 #include <pthread.h>
+
+/* Candidates an approximate index proposes per query, re-ranked exactly. */
+#define ANN_CANDIDATES 256
 
 struct fn_gallery {
     const fn_store_ops *ops;
@@ -22,7 +26,16 @@ struct fn_gallery {
     fn_matrix m;
     int64_t seq;        /* last change applied to m */
     int need_reload;    /* a RESET was seen while applying changes */
+    fn_ann *ann;        /* approximate index over m (NULL: exact search); kept at seq too */
+    int64_t ann_unsaved;/* changes applied to ann since its file was written */
+    char *ann_path;     /* where ann is persisted (NULL: not a file backend) */
 };
+
+/* An index update failed: it is only a cache, so fall back to exact search. */
+static void drop_ann(fn_gallery *g) {
+    fn_ann_free(g->ann);
+    g->ann = NULL;
+}
 
 void fn_gallery_options_default(fn_gallery_options *o) {
     memset(o, 0, sizeof *o);
@@ -36,8 +49,18 @@ static fn_status apply_change(void *ctx, const fn_store_change *c) {
     switch (c->op) {
     case FN_CHANGE_FACE_ADDED:
         if (!c->embedding || !c->subject) return FN_OK; /* gone since: a later row removes it */
+        if (g->ann && fn_matrix_row(&g->m, c->face_id) < 0) {
+            if (fn_ann_add(g->ann, c->embedding, &c->face_id, 1) != FN_OK) drop_ann(g);
+            g->ann_unsaved++;
+        }
         return fn_matrix_add(&g->m, c->face_id, c->subject_id, c->subject, c->embedding);
-    case FN_CHANGE_FACE_REMOVED: fn_matrix_remove(&g->m, c->face_id); return FN_OK;
+    case FN_CHANGE_FACE_REMOVED:
+        if (g->ann) {
+            if (fn_ann_remove(g->ann, &c->face_id, 1) != FN_OK) drop_ann(g);
+            g->ann_unsaved++;
+        }
+        fn_matrix_remove(&g->m, c->face_id);
+        return FN_OK;
     case FN_CHANGE_FACE_MOVED:
         return c->subject ? fn_matrix_move(&g->m, c->face_id, c->subject_id, c->subject) : FN_OK;
     case FN_CHANGE_SUBJECT_RENAMED:
@@ -49,6 +72,7 @@ static fn_status apply_change(void *ctx, const fn_store_change *c) {
 
 /* Loads the whole collection afresh. Caller holds store_mu and the write lock. */
 static fn_status reload(fn_gallery *g) {
+    drop_ann(g);
     fn_matrix_clear(&g->m);
     g->need_reload = 0;
     fn_status r = g->ops->load(g->store, apply_change, g, &g->seq);
@@ -73,6 +97,68 @@ static fn_status refresh_locked(fn_gallery *g) {
     return r;
 }
 
+/* ---------------------------------------------------------------- the approximate index */
+static fn_index_kind wanted_index(const fn_gallery *g) {
+    if (g->index == FN_INDEX_HNSW || g->index == FN_INDEX_IVF) return g->index;
+#ifdef FN_HAVE_FAISS
+    if (g->index == FN_INDEX_AUTO && g->m.n >= g->index_threshold) return FN_INDEX_IVF;
+#endif
+    return FN_INDEX_EXACT;
+}
+
+/* Replaying the log into a loaded index only (the matrix is current already). */
+typedef struct { fn_gallery *g; fn_ann *ann; int reset; } replay_ctx;
+static fn_status replay_change(void *ctx, const fn_store_change *c) {
+    replay_ctx *x = ctx;
+    if (c->op == FN_CHANGE_RESET) x->reset = 1;
+    else if (c->op == FN_CHANGE_FACE_ADDED && c->embedding && fn_matrix_row(&x->g->m, c->face_id) >= 0)
+        return fn_ann_add(x->ann, c->embedding, &c->face_id, 1);
+    else if (c->op == FN_CHANGE_FACE_REMOVED)
+        return fn_ann_remove(x->ann, &c->face_id, 1);
+    return FN_OK;
+}
+
+/* The index file brought up to g->seq, or NULL (missing, damaged, of a reset collection). */
+static fn_ann *load_ann(fn_gallery *g, fn_index_kind kind) {
+    fn_ann *ann = NULL;
+    int64_t seq = 0, last = 0;
+    if (!g->ann_path || fn_ann_load(g->ann_path, kind, g->coll.dim, &ann, &seq) != FN_OK) return NULL;
+    replay_ctx x = { g, ann, 0 };
+    if (seq > g->seq || g->ops->changes(g->store, seq, replay_change, &x, &last) != FN_OK || x.reset || last != g->seq) {
+        fn_ann_free(ann); /* the log moved on while reading it, or the file is from another life */
+        return NULL;
+    }
+    g->ann_unsaved = g->seq - seq;
+    return ann;
+}
+
+/* Puts the index the gallery should use in place (loading, building or dropping it).
+ * Caller holds store_mu. An index that cannot be had leaves exact search, which is
+ * always correct; only an explicit --index reports the failure. */
+static fn_status ensure_index(fn_gallery *g) {
+    fn_index_kind want = wanted_index(g);
+    fn_ann *cur = g->ann;
+    /* HNSW cannot remove: rebuild when a fifth of what it holds is stale */
+    int stale = cur && fn_ann_size(cur) > (int64_t)g->m.n + g->m.n / 4 + 1000;
+    if (cur && fn_ann_kind(cur) == want && !stale) return FN_OK;
+    if (!cur && want == FN_INDEX_EXACT) return FN_OK;
+    pthread_rwlock_wrlock(&g->lock);
+    drop_ann(g);
+    fn_status r = FN_OK;
+    if (want != FN_INDEX_EXACT && g->m.n > 0) {
+        g->ann = stale ? NULL : load_ann(g, want);
+        if (!g->ann) {
+            r = fn_ann_build(want, g->coll.dim, g->m.emb, g->m.face_id, g->m.n, &g->ann);
+            if (r == FN_OK) g->ann_unsaved = 1;
+        }
+        if (r == FN_OK && g->ann_path && g->ann_unsaved && fn_ann_save(g->ann, g->ann_path, g->seq) == FN_OK)
+            g->ann_unsaved = 0;
+    }
+    pthread_rwlock_unlock(&g->lock);
+    if (r != FN_OK && g->index == FN_INDEX_AUTO) { fn_clear_error(); r = FN_OK; }
+    return r;
+}
+
 fn_status fn_gallery_refresh(fn_gallery *g) {
     if (!g) return fn_fail(FN_ERR_ARG, "gallery: NULL handle");
     pthread_mutex_lock(&g->store_mu);
@@ -91,8 +177,10 @@ fn_status fn_gallery_open(const char *uri, const fn_gallery_options *opt, fn_gal
     FN_TRY(fn_store_check_name("collection", collection));
     if (opt->dim < 0 || opt->dim > 65536) return fn_fail(FN_ERR_ARG, "gallery: bad dimension %d", opt->dim);
     if (opt->index < FN_INDEX_AUTO || opt->index > FN_INDEX_IVF) return fn_fail(FN_ERR_ARG, "gallery: bad index kind %d", (int)opt->index);
+#ifndef FN_HAVE_FAISS
     if (opt->index == FN_INDEX_HNSW || opt->index == FN_INDEX_IVF)
-        return fn_fail(FN_ERR_UNSUPPORTED, "gallery: built without FAISS (install libfaiss-dev and rebuild)");
+        return fn_fail(FN_ERR_UNSUPPORTED, "gallery: built without FAISS, no hnsw / ivf index (install libfaiss-dev and rebuild)");
+#endif
     const fn_store_ops *ops;
     FN_TRY(fn_store_for_uri(uri, &ops));
     fn_gallery *g = calloc(1, sizeof *g);
@@ -115,6 +203,19 @@ fn_status fn_gallery_open(const char *uri, const fn_gallery_options *opt, fn_gal
         fn_matrix_init(&g->m, g->coll.dim);
         r = reload(g);
     }
+    /* the index lives beside a database file: DB.<collection id>.ivf / .hnsw */
+    if (r == FN_OK && ops == &fn_store_sqlite_ops) {
+        const fn_index_kind k = wanted_index(g) == FN_INDEX_EXACT ? opt->index : wanted_index(g);
+        if (asprintf(&g->ann_path, "%s.%lld.%s", uri, (long long)g->coll.id, k == FN_INDEX_HNSW ? "hnsw" : "ivf") < 0) {
+            g->ann_path = NULL;
+            r = fn_fail(FN_ERR_NOMEM, "out of memory");
+        }
+    }
+    if (r == FN_OK) {
+        pthread_mutex_lock(&g->store_mu);
+        r = ensure_index(g);
+        pthread_mutex_unlock(&g->store_mu);
+    }
     if (r != FN_OK) { fn_gallery_close(g); return r; }
     *out = g;
     return FN_OK;
@@ -122,6 +223,9 @@ fn_status fn_gallery_open(const char *uri, const fn_gallery_options *opt, fn_gal
 
 void fn_gallery_close(fn_gallery *g) {
     if (!g) return;
+    if (g->ann && g->ann_unsaved && g->ann_path) fn_ann_save(g->ann, g->ann_path, g->seq); /* a cache: failure is harmless */
+    fn_ann_free(g->ann);
+    free(g->ann_path);
     if (g->store) g->ops->close(g->store);
     fn_matrix_free(&g->m);
     pthread_mutex_destroy(&g->store_mu);
@@ -278,7 +382,9 @@ fn_status fn_gallery_info(fn_gallery *g, fn_gallery_stats *out) {
     snprintf(out->model_id, sizeof out->model_id, "%s", g->coll.model_id);
     snprintf(out->collection, sizeof out->collection, "%s", g->collection);
     snprintf(out->backend, sizeof out->backend, "%s", g->ops->name);
-    out->index = FN_INDEX_EXACT;
+    pthread_rwlock_rdlock(&g->lock);
+    out->index = g->ann ? fn_ann_kind(g->ann) : FN_INDEX_EXACT;
+    pthread_rwlock_unlock(&g->lock);
     out->calib = g->coll.calib;
     out->change_seq = g->seq;
     return r;
@@ -309,15 +415,57 @@ static void fill_matches(fn_gallery *g, const fn_match_row *rows, int nq, int k,
         }
 }
 
+/* Top-k by the index: ANN_CANDIDATES candidates per query, stale ones dropped, re-ranked
+ * exactly; for subjects, each subject by its nearest candidate. Caller holds the read lock. */
+static fn_status search_ann(fn_gallery *g, const float *q, int nq, int k, fn_match_row *out, int *n_found,
+                            int subjects) {
+    const int kc = k * 4 > ANN_CANDIDATES ? k * 4 : ANN_CANDIDATES;
+    int64_t *ids = malloc(sizeof *ids * (size_t)nq * kc);
+    int32_t *rows = malloc(sizeof *rows * kc);
+    float *d2 = malloc(sizeof *d2 * kc);
+    fn_match_row *cand = malloc(sizeof *cand * kc);
+    fn_status r = ids && rows && d2 && cand ? fn_ann_search(g->ann, q, nq, kc, ids) : fn_fail(FN_ERR_NOMEM, "out of memory");
+    for (int i = 0; r == FN_OK && i < nq; i++) {
+        int n = 0;
+        for (int j = 0; j < kc; j++) {
+            int row = ids[(size_t)i * kc + j] >= 0 ? fn_matrix_row(&g->m, ids[(size_t)i * kc + j]) : -1;
+            if (row >= 0) rows[n++] = row;
+        }
+        fn_matrix_distances(&g->m, q + (size_t)i * g->coll.dim, rows, n, d2);
+        fn_topk t = { out + (size_t)i * k, 0, k };
+        if (!subjects) {
+            for (int j = 0; j < n; j++) fn_topk_push(&t, d2[j], rows[j]);
+        } else {
+            fn_topk all = { cand, 0, kc };
+            for (int j = 0; j < n; j++) fn_topk_push(&all, d2[j], rows[j]);
+            fn_topk_sort(&all);
+            for (int j = 0; j < all.n && t.n < k; j++) {
+                int seen = 0;
+                for (int u = 0; u < t.n && !seen; u++) seen = g->m.subject[t.v[u].row] == g->m.subject[all.v[j].row];
+                if (!seen) t.v[t.n++] = all.v[j]; /* ascending already: a sorted prefix */
+            }
+        }
+        fn_topk_sort(&t);
+        n_found[i] = t.n;
+    }
+    free(ids); free(rows); free(d2); free(cand);
+    return r;
+}
+
 static fn_status search(fn_gallery *g, const float *q, int nq, int k, fn_gallery_match *out, int *n_found,
                         int subjects) {
     FN_TRY(check_queries(g, q, nq, k, out, n_found));
-    FN_TRY(fn_gallery_refresh(g));
+    pthread_mutex_lock(&g->store_mu);
+    fn_status r = refresh_locked(g);
+    if (r == FN_OK) r = ensure_index(g);
+    pthread_mutex_unlock(&g->store_mu);
+    if (r != FN_OK) return r;
     fn_match_row *rows = malloc(sizeof *rows * (size_t)(nq > 0 ? nq : 1) * k);
     if (!rows) return fn_fail(FN_ERR_NOMEM, "gallery: out of memory");
     pthread_rwlock_rdlock(&g->lock);
-    fn_status r = subjects ? fn_matrix_search_subjects(&g->m, q, nq, k, rows, n_found)
-                           : fn_matrix_search(&g->m, q, nq, k, rows, n_found);
+    if (g->ann) r = search_ann(g, q, nq, k, rows, n_found, subjects);
+    else r = subjects ? fn_matrix_search_subjects(&g->m, q, nq, k, rows, n_found)
+                      : fn_matrix_search(&g->m, q, nq, k, rows, n_found);
     if (r == FN_OK) fill_matches(g, rows, nq, k, n_found, out);
     pthread_rwlock_unlock(&g->lock);
     free(rows);

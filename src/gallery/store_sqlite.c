@@ -263,7 +263,8 @@ static fn_status sq_open(const char *uri, const fn_store_open_args *a, fn_store 
     }
     if (!a->read_only) {
         /* WAL: readers never block the writer nor the writer them. */
-        if ((r = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", "configure")) != FN_OK) goto fail;
+        if ((r = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                                 " PRAGMA cache_size=-65536", "configure")) != FN_OK) goto fail;
         if ((r = begin_write(s)) != FN_OK) goto fail;
         r = exec(s, SCHEMA, "create schema");
         if (r == FN_OK) r = exec(s, "INSERT OR IGNORE INTO fn_gallery VALUES('format', 'facenet-gallery');"
