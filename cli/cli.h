@@ -68,7 +68,8 @@ int cli_dist_end(int rc);
     X(validate, "LFW validation (10-fold accuracy, VAL@FAR, AUC, EER)") \
     X(train, "train with triplet loss or softmax/center loss") \
     X(gallery, "a persistent face gallery: enroll, identify, list, remove, rename, ...") \
-    X(quantize, "int8 model file from a float one (calibrated on face photos)")
+    X(quantize, "int8 model file from a float one (calibrated on face photos)") \
+    X(video, "track and name the faces in a video file, stream or camera")
 
 #define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 FN_CLI_COMMANDS(X)

@@ -569,6 +569,151 @@ typedef struct {
 } fn_gallery_migration;
 fn_status fn_gallery_migrate(const char *src, const char *dst, fn_gallery_migration *report);
 
+/* ---------------------------------------------------------------- video (src/video) */
+/* Faces in video: frames from anything libavformat opens (a file, an RTSP/HTTP stream URL,
+ * a V4L2 camera such as /dev/video0), a tracker that follows faces between detections and
+ * names each track, and an H.264 writer for annotated output. Decoding and writing need
+ * FFmpeg's libraries (Debian: libavformat-dev libavcodec-dev libswscale-dev libavutil-dev,
+ * libavdevice-dev for cameras); built without them, fn_video_* and fn_video_writer_*
+ * return FN_ERR_UNSUPPORTED saying what to install. The tracker needs nothing extra: feed
+ * it frames from anywhere (your own capture, the service). */
+typedef struct fn_video fn_video;
+
+typedef struct {
+    int threads;        /* decoder threads (0: FFmpeg's choice) */
+    const char *format; /* force an input format ("v4l2", "mpegts", ...); NULL: probe.
+                           Paths under /dev/ are opened as V4L2 cameras by default. */
+} fn_video_options;
+
+typedef struct {
+    int width, height;  /* of the first frame (frames may change size: each fn_image says) */
+    double fps;         /* the stream's average frame rate, 0 when unknown */
+    double duration;    /* seconds, 0 when unknown (live streams) */
+    int64_t n_frames;   /* frame count the container declares, 0 when unknown */
+    double start_time;  /* seconds */
+    int live;           /* 1 when the input cannot be re-read (stream, camera, pipe) */
+    char codec[32];     /* decoder name, e.g. "h264" */
+    char container[64]; /* demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" */
+} fn_video_info;
+
+typedef struct {
+    int64_t index;      /* 0, 1, ... in presentation order, as ffprobe counts them */
+    double time;        /* seconds: the frame's best-effort timestamp (ffprobe's
+                           best_effort_timestamp_time) */
+} fn_video_frame;
+
+int fn_video_available(void); /* 1 when built with FFmpeg */
+/* Errors: FN_ERR_IO (cannot open / connect), FN_ERR_FORMAT (not a video container, corrupt
+ * headers, no video stream), FN_ERR_UNSUPPORTED (no decoder; built without FFmpeg). */
+fn_status fn_video_open(const char *input, const fn_video_options *opt, fn_video **out);
+/* A video held in memory (an upload): common video containers and codecs only. */
+fn_status fn_video_open_memory(const uint8_t *data, size_t size, const fn_video_options *opt,
+                               fn_video **out);
+void fn_video_get_info(const fn_video *v, fn_video_info *out);
+/* The next frame as 8-bit RGB into *img (pass the same fn_image every call: it is reused
+ * and reallocated when the size changes; free it with fn_image_free). *got = 0 at the end
+ * of input. Corrupt packets are skipped (counted in fn_video_corrupt_packets) as ffmpeg
+ * does; a read error after frames were decoded (a stream that drops, a truncated file)
+ * ends the input: *got = 0 and fn_video_end_error() says why (NULL on a clean end). */
+fn_status fn_video_read(fn_video *v, fn_image *img, fn_video_frame *frame, int *got);
+const char *fn_video_end_error(const fn_video *v);
+int64_t fn_video_corrupt_packets(const fn_video *v);
+/* Async-signal-safe (call it from a SIGINT handler): blocking reads return and the next
+ * fn_video_read ends the input cleanly. */
+void fn_video_interrupt(fn_video *v);
+void fn_video_close(fn_video *v);
+
+typedef struct fn_video_writer fn_video_writer;
+/* An H.264 video (container by path's extension, e.g. .mp4, .mkv), written to a temporary
+ * file that fn_video_writer_close renames over path (a killed run leaves no partial file).
+ * Odd sizes lose their last column / row (4:2:0). fps: the nominal rate (0: 25). */
+fn_status fn_video_writer_open(const char *path, int width, int height, double fps,
+                               fn_video_writer **out);
+/* time: the frame's presentation time in seconds (strictly increasing; the first frame's
+ * time becomes 0). */
+fn_status fn_video_writer_write(fn_video_writer *w, const fn_image *img, double time);
+/* Flushes, finishes the file and renames it into place; w is freed either way. */
+fn_status fn_video_writer_close(fn_video_writer *w);
+void fn_video_writer_abort(fn_video_writer *w); /* frees w and removes the temporary file */
+
+/* The tracker: detection on every Nth frame fed, detections joined to tracks by box overlap
+ * and embedding similarity, boxes carried between detections, tracks that break and
+ * resume (same face, by embedding) joined, and each track named by voting over its best
+ * frames against a classifier or a gallery. */
+typedef struct fn_tracker fn_tracker;
+
+typedef struct {
+    int every;               /* detect on every Nth frame fed (1) */
+    fn_detect_params detect; /* MTCNN parameters (defaults) */
+    float min_iou;           /* least box overlap that continues a track (0.2) */
+    float match_distance;    /* Euclidean distance between unit embeddings under which a
+                                track continues onto a face (0: the model's default, 0.42 for
+                                the dlib ResNet, 1.1 for facenet's models); pieces of tracks
+                                are joined under 0.75 of it */
+    double max_gap;          /* seconds a track may go undetected and still continue (1.0) */
+    int best_frames;         /* frames each track keeps for naming (7) */
+    float min_name_size;     /* faces smaller (box side, pixels) are not embedded: tracked by
+                                position only, never named (0: every face) */
+} fn_tracker_options;
+void fn_tracker_options_default(fn_tracker_options *o);
+
+/* det and model are borrowed (they must outlive the tracker). */
+fn_status fn_tracker_open(fn_detector *det, fn_model *model, const fn_tracker_options *opt,
+                          fn_tracker **out);
+void fn_tracker_close(fn_tracker *t);
+/* Name tracks with a classifier (faces farther than unknown_threshold from everyone
+ * enrolled are unknown; <= 0 disables; FN_ERR_MISMATCH for another model's classifier) or
+ * a gallery (subjects below min_similarity are unknown; <= 0: 0.5, the calibrated
+ * threshold). Both borrowed; NULL clears. Without either, tracks have no names. */
+fn_status fn_tracker_set_classifier(fn_tracker *t, const fn_classifier *c, float unknown_threshold);
+fn_status fn_tracker_set_gallery(fn_tracker *t, fn_gallery *g, float min_similarity);
+
+#define FN_TRACK_NAME_MAX FN_GALLERY_NAME_MAX
+typedef struct {
+    int track;               /* track id */
+    float box[4];            /* x1, y1, x2, y2 */
+    int detected;            /* 1: detected on this frame; 0: carried / interpolated */
+    char name[FN_TRACK_NAME_MAX + 1]; /* "" while unknown or unnamed */
+    float similarity;        /* of that name */
+} fn_track_box;
+
+/* Feed the next frame (index and time as fn_video_read gives them; frames in order).
+ * *boxes (malloc'd, may be NULL when *n == 0) gets the live tracks on this frame with their
+ * current names; ids are stable while a track lives and when it resumes. */
+fn_status fn_tracker_feed(fn_tracker *t, const fn_image *frame, int64_t index, double time,
+                          fn_track_box **boxes, int *n);
+/* Ends every track, joins the tracks of one person (same name, or same face by embedding,
+ * never overlapping in time), votes the final names and numbers tracks 1.. by first
+ * appearance. Afterwards the results below describe the whole input. */
+fn_status fn_tracker_finish(fn_tracker *t);
+
+typedef struct {
+    int id;                  /* 1.. in order of first appearance (after fn_tracker_finish) */
+    char name[FN_TRACK_NAME_MAX + 1]; /* "" when unknown or unnamed */
+    float similarity;        /* mean similarity of the votes for name (gallery calibration;
+                                with a classifier, 1 - d/2 of the nearest enrolled face) */
+    float distance;          /* mean Euclidean distance of those votes */
+    int votes, voters;       /* best frames that voted for name / that voted at all */
+    int64_t first_frame, last_frame;
+    double first_time, last_time;
+    int n_detections;        /* frames the face was detected on */
+    int n_segments;          /* pieces joined into this track */
+    int64_t best_frame;
+    double best_time;
+    float best_box[4];
+    float best_score;        /* detection score on the best frame */
+} fn_track;
+int fn_tracker_n_tracks(const fn_tracker *t);
+fn_status fn_tracker_get_track(const fn_tracker *t, int i, fn_track *out);
+/* The detected boxes of track i: frames (n) and boxes (n × 4), malloc'd. */
+fn_status fn_tracker_track_detections(const fn_tracker *t, int i, int64_t **frames,
+                                      float **boxes, int *n);
+/* After fn_tracker_finish: the tracks on frame index with their final ids and names, boxes
+ * interpolated between detections (what a second pass over a file draws). */
+fn_status fn_tracker_boxes_at(const fn_tracker *t, int64_t index, fn_track_box **boxes, int *n);
+/* The best frame's face with a margin of half the box around it (for enrolment). */
+fn_status fn_tracker_best_crop(const fn_tracker *t, int i, fn_image *out);
+
 /* ---------------------------------------------------------------- training (src/train) */
 /* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
  * driven by `facenet train triplet|softmax` (cli/cmd_train.c) over the internal API of
