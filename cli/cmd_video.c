@@ -103,7 +103,7 @@ static fn_status write_annotated(const video_args *a, const fn_tracker *t, int64
     fn_video *v = NULL;
     fn_video_writer *w = NULL;
     fn_image img = { 0, 0, NULL };
-    fn_video_options vo = { 0, a->format };
+    fn_video_options vo = { .format = a->format };
     fn_status s = fn_video_open(a->input, &vo, &v);
     fn_progress pr;
     fn_progress_begin(&pr, "video: writing", (long)n_frames);
@@ -195,9 +195,7 @@ int cmd_video(int argc, char **argv) {
     if ((s = fn_tracker_open(det, model, &to, &trk))) { cli_status_error(cmd, s); goto done; }
     if (a.classifier) {
         if ((s = fn_classifier_load(a.classifier, &cls))) { cli_status_error(cmd, s); goto done; }
-        float thr = a.unknown_threshold >= 0 ? a.unknown_threshold
-                  : !strcmp(fn_model_arch(model), "dlib_resnet") ? 0.42f : 1.1f;
-        if ((s = fn_tracker_set_classifier(trk, cls, thr))) { cli_status_error(cmd, s); goto done; }
+        if ((s = fn_tracker_set_classifier(trk, cls, a.unknown_threshold))) { cli_status_error(cmd, s); goto done; }
     } else if (a.gallery) {
         fn_gallery_options go;
         fn_gallery_options_default(&go);
@@ -207,7 +205,7 @@ int cmd_video(int argc, char **argv) {
         fn_tracker_set_gallery(trk, gal, a.min_similarity);
     }
 
-    fn_video_options vo = { 0, a.format };
+    fn_video_options vo = { .format = a.format };
     if ((s = fn_video_open(a.input, &vo, &v))) { cli_status_error(cmd, s); goto done; }
     fn_video_info info;
     fn_video_get_info(v, &info);

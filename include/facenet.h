@@ -583,6 +583,7 @@ typedef struct {
     int threads;        /* decoder threads (0: FFmpeg's choice) */
     const char *format; /* force an input format ("v4l2", "mpegts", ...); NULL: probe.
                            Paths under /dev/ are opened as V4L2 cameras by default. */
+    int64_t max_pixels; /* frames larger are refused with FN_ERR_LIMIT (0: FN_IMAGE_MAX_PIXELS) */
 } fn_video_options;
 
 typedef struct {
@@ -662,7 +663,8 @@ fn_status fn_tracker_open(fn_detector *det, fn_model *model, const fn_tracker_op
                           fn_tracker **out);
 void fn_tracker_close(fn_tracker *t);
 /* Name tracks with a classifier (faces farther than unknown_threshold from everyone
- * enrolled are unknown; <= 0 disables; FN_ERR_MISMATCH for another model's classifier) or
+ * enrolled are unknown; < 0: the model's default, as `facenet classify predict`; 0 disables;
+ * FN_ERR_MISMATCH for another model's classifier) or
  * a gallery (subjects below min_similarity are unknown; <= 0: 0.5, the calibrated
  * threshold). Both borrowed; NULL clears. Without either, tracks have no names. */
 fn_status fn_tracker_set_classifier(fn_tracker *t, const fn_classifier *c, float unknown_threshold);

@@ -192,7 +192,7 @@ if mode == "drop":
     c.shutdown(socket.SHUT_RDWR); c.close()   # the camera goes away mid-stream
 else:
     for i in range(0, len(data), 4096):
-        c.sendall(data[i:i + 4096]); time.sleep(0.1)
+        c.sendall(data[i:i + 4096]); time.sleep(0.2)   # ~30 s for the clip
 EOF
     SERVER=$!
     for _ in $(seq 50); do [ -s "$T/port.$1" ] && break; sleep 0.1; done
@@ -209,7 +209,9 @@ expect "a stream that drops: exit 0, the frames before the drop, a playable vide
 serve slow
 "$FN" video "${M[@]}" --every 30 --json -o "$T/stop.mp4" "http://127.0.0.1:$PORT/live.ts" > "$T/stop.out" 2> "$T/stop.err" &
 VID=$!
-sleep 5
+# Ctrl-C once frames are flowing: the annotated video's temporary file exists from the first frame
+for _ in $(seq 600); do ls "$T" | grep -q 'stop.mp4.tmp' && break; sleep 0.1; done
+sleep 2
 kill -INT $VID
 wait $VID; rc=$?
 kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null

@@ -127,7 +127,7 @@ static void forget_names(fn_tracker *t) {
 fn_status fn_tracker_set_classifier(fn_tracker *t, const fn_classifier *c, float unknown_threshold) {
     if (c) FN_TRY(fn_classifier_check_model(c, t->model));
     t->cls = c;
-    t->unknown_threshold = unknown_threshold;
+    t->unknown_threshold = unknown_threshold < 0 ? default_match_distance(t->model) : unknown_threshold;
     if (c) t->gallery = NULL;
     forget_names(t);
     return FN_OK;

@@ -71,6 +71,7 @@ struct fn_video {
     int stream;
     int64_t next_index;
     int64_t corrupt;
+    int64_t max_pixels;
     int bad_run;
     int draining, done;        /* flushed the decoder / no more frames */
     volatile sig_atomic_t stop;
@@ -145,14 +146,17 @@ static fn_status open_decoder(fn_video *v, const char *name, const fn_video_opti
     if (r < 0) { av_msg(r, msg, sizeof msg); return fn_fail(FN_ERR_FORMAT, "%s: %s", name, msg); }
     v->stream = r;
     AVStream *st = v->fmt->streams[r];
-    if (st->codecpar->width > FN_IMAGE_MAX_DIM || st->codecpar->height > FN_IMAGE_MAX_DIM)
-        return fn_fail(FN_ERR_LIMIT, "%s: %dx%d video is larger than %d pixels a side", name,
-                       st->codecpar->width, st->codecpar->height, FN_IMAGE_MAX_DIM);
+    v->max_pixels = opt && opt->max_pixels > 0 ? opt->max_pixels : (int64_t)FN_IMAGE_MAX_PIXELS;
+    if (st->codecpar->width > FN_IMAGE_MAX_DIM || st->codecpar->height > FN_IMAGE_MAX_DIM ||
+        (int64_t)st->codecpar->width * st->codecpar->height > v->max_pixels)
+        return fn_fail(FN_ERR_LIMIT, "%s: %dx%d video is above the limit (%d a side, %lld pixels)", name,
+                       st->codecpar->width, st->codecpar->height, FN_IMAGE_MAX_DIM, (long long)v->max_pixels);
     v->dec = avcodec_alloc_context3(codec);
     if (!v->dec) return fn_fail(FN_ERR_NOMEM, "out of memory");
     r = avcodec_parameters_to_context(v->dec, st->codecpar);
     if (r < 0) { av_msg(r, msg, sizeof msg); return fn_fail(FN_ERR_FORMAT, "%s: %s", name, msg); }
     v->dec->thread_count = opt && opt->threads > 0 ? opt->threads : 0;
+    v->dec->max_pixels = v->max_pixels; /* the decoder refuses larger frames before allocating */
     v->dec->pkt_timebase = st->time_base;
     if (v->avio) {
         v->dec->codec_whitelist = av_strdup(FN_VIDEO_MEMORY_CODECS);
@@ -279,7 +283,8 @@ void fn_video_interrupt(fn_video *v) { if (v) v->stop = 1; }
 /* The decoded frame -> RGB in img (reallocated when the size changes). */
 static fn_status frame_to_rgb(fn_video *v, fn_image *img) {
     AVFrame *f = v->frame;
-    if (f->width <= 0 || f->height <= 0 || f->width > FN_IMAGE_MAX_DIM || f->height > FN_IMAGE_MAX_DIM)
+    if (f->width <= 0 || f->height <= 0 || f->width > FN_IMAGE_MAX_DIM || f->height > FN_IMAGE_MAX_DIM ||
+        (int64_t)f->width * f->height > v->max_pixels)
         return fn_fail(FN_ERR_LIMIT, "video frame of %dx%d pixels", f->width, f->height);
     if (img->w != f->width || img->h != f->height || !img->rgb) {
         fn_image_free(img);
