@@ -11,11 +11,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-/* The gallery (src/gallery) is optional at link time until it lands everywhere. */
-#pragma weak fn_gallery_open
-#pragma weak fn_gallery_close
-#pragma weak fn_gallery_options_default
-
 static void usage(FILE *f) {
     fprintf(f,
         "usage: facenet video INPUT [options]\n"
@@ -25,7 +20,8 @@ static void usage(FILE *f) {
         "  --classifier C        name tracks with a classifier (`facenet classify train`)\n"
         "  --gallery DB          name tracks with a gallery (`facenet gallery`)\n"
         "  --unknown-threshold D classifier: farther than D from everyone enrolled is unknown\n"
-        "                        (default: as `facenet classify predict`)\n"
+        "                        (default: the model's calibrated threshold, 0.418 for the\n"
+        "                        dlib ResNet; 0 disables)\n"
         "  --min-similarity S    gallery: below S is unknown (default 0.5)\n"
         "  --every N             detect faces on every Nth frame, track in between (default 1)\n"
         "  -o OUT.mp4            annotated video (H.264): boxes, track ids, names\n"
@@ -51,23 +47,16 @@ static void on_sigint(int sig) {
     signal(sig, SIG_DFL); /* a second Ctrl-C kills */
 }
 
-static const uint32_t palette[] = { 0x00FF00, 0xFF4040, 0x40A0FF, 0xFFFF00, 0xFF00FF, 0x00FFFF,
-                                    0xFF8000, 0x80FF80, 0xC080FF, 0xFFFFFF };
+/* one colour per track id, dark enough for the white label text */
+static const uint32_t palette[] = { 0x00A000, 0xD02020, 0x2060D0, 0xA07000, 0xA000A0, 0x008080,
+                                    0xD06000, 0x506000, 0x6040C0, 0x404040 };
 
 static void draw_tracks(fn_image *img, const fn_track_box *b, int n) {
-    int big = img->w > img->h ? img->w : img->h;
-    int thick = big / 400 > 1 ? big / 400 : 1, scale = big / 600 > 1 ? big / 600 : 1;
     for (int i = 0; i < n; i++) {
-        uint32_t col = palette[(unsigned)b[i].track % (sizeof palette / sizeof *palette)];
-        fn_draw_rect(img, b[i].box[0], b[i].box[1], b[i].box[2], b[i].box[3], col, thick);
         char label[FN_TRACK_NAME_MAX + 48];
         if (b[i].name[0]) snprintf(label, sizeof label, "#%d %s %.2f", b[i].track, b[i].name, b[i].similarity);
         else snprintf(label, sizeof label, "#%d", b[i].track);
-        int tw = fn_text_width(label, scale), th = fn_text_height(label, scale);
-        int x = (int)b[i].box[0], y = (int)b[i].box[1] - th - 2;
-        if (y < 0) y = (int)b[i].box[3] + 2;
-        fn_draw_fill_rect(img, x, y - 1, x + tw + 1, y + th, 0x000000);
-        fn_draw_text(img, x + 1, y, label, col, scale);
+        cli_draw_named_box(img, b[i].box, label, palette[(unsigned)b[i].track % (sizeof palette / sizeof *palette)]);
     }
 }
 
@@ -166,7 +155,6 @@ int cmd_video(int argc, char **argv) {
     if (a.max_frames < 0) return cli_error(cmd, "--max-frames must be >= 0");
     if (!(a.max_gap >= 0)) return cli_error(cmd, "--max-gap must be >= 0");
     if (a.classifier && a.gallery) return cli_error(cmd, "--classifier and --gallery: choose one");
-    if (a.gallery && !fn_gallery_open) return cli_error(cmd, "this facenet was built without the gallery");
     if (!strcmp(a.input, "-")) a.input = "pipe:0";
     if (a.faces_dir && mkdir(a.faces_dir, 0777) != 0 && errno != EEXIST)
         return cli_error(cmd, "cannot create %s: %s", a.faces_dir, strerror(errno));
@@ -183,10 +171,7 @@ int cmd_video(int argc, char **argv) {
     double *times = NULL;
     int64_t n_frames = 0, cap_times = 0;
     fn_status s;
-    char *mp = a.model ? strdup(a.model) : cli_default_model();
-    char *dp = a.mtcnn ? strdup(a.mtcnn) : cli_default_mtcnn();
-    if (!mp || !dp) { cli_error(cmd, "no %s found; %s", !mp ? "model" : "MTCNN weights", cli_models_hint()); goto done; }
-    if ((s = fn_model_open(mp, &model)) || (s = fn_detector_open(dp, &det))) { cli_status_error(cmd, s); goto done; }
+    if (cli_open_model(cmd, a.model, &model) || cli_open_detector(cmd, a.mtcnn, &det)) goto done;
     fn_tracker_options to;
     fn_tracker_options_default(&to);
     to.every = a.every;
@@ -330,6 +315,6 @@ done:
     fn_classifier_free(cls);
     fn_detector_close(det);
     fn_model_close(model);
-    free(mp); free(dp); free(times);
+    free(times);
     return rc;
 }

@@ -648,9 +648,9 @@ typedef struct {
     fn_detect_params detect; /* MTCNN parameters (defaults) */
     float min_iou;           /* least box overlap that continues a track (0.2) */
     float match_distance;    /* Euclidean distance between unit embeddings under which a
-                                track continues onto a face (0: the model's default, 0.42 for
-                                the dlib ResNet, 1.1 for facenet's models); pieces of tracks
-                                are joined under 0.75 of it */
+                                track continues onto a face (0: the model's calibrated
+                                threshold, fn_model_similarity_calib); pieces of tracks are
+                                joined under 0.75 of it */
     double max_gap;          /* seconds a track may go undetected and still continue (1.0) */
     int best_frames;         /* frames each track keeps for naming (7) */
     float min_name_size;     /* faces smaller (box side, pixels) are not embedded: tracked by
@@ -663,7 +663,7 @@ fn_status fn_tracker_open(fn_detector *det, fn_model *model, const fn_tracker_op
                           fn_tracker **out);
 void fn_tracker_close(fn_tracker *t);
 /* Name tracks with a classifier (faces farther than unknown_threshold from everyone
- * enrolled are unknown; < 0: the model's default, as `facenet classify predict`; 0 disables;
+ * enrolled are unknown; < 0: the model's calibrated threshold; 0 disables;
  * FN_ERR_MISMATCH for another model's classifier) or
  * a gallery (subjects below min_similarity are unknown; <= 0: 0.5, the calibrated
  * threshold). Both borrowed; NULL clears. Without either, tracks have no names. */
@@ -692,8 +692,8 @@ fn_status fn_tracker_finish(fn_tracker *t);
 typedef struct {
     int id;                  /* 1.. in order of first appearance (after fn_tracker_finish) */
     char name[FN_TRACK_NAME_MAX + 1]; /* "" when unknown or unnamed */
-    float similarity;        /* mean similarity of the votes for name (gallery calibration;
-                                with a classifier, 1 - d/2 of the nearest enrolled face) */
+    float similarity;        /* mean similarity of the votes for name (fn_similarity of the
+                                distance; with a classifier, to the nearest enrolled face) */
     float distance;          /* mean Euclidean distance of those votes */
     int votes, voters;       /* best frames that voted for name / that voted at all */
     int64_t first_frame, last_frame;

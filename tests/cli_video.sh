@@ -1,9 +1,9 @@
 #!/bin/bash
 # cli_video.sh BUILD_DIR SHARED_DIR SOURCE_DIR — `facenet video` on face_recognition's
 # Hamilton clip with Lin-Manuel Miranda and Alex Lacamoire enrolled from their photos beside
-# it (a classifier): frame count and timestamps against ffprobe, Lin-Manuel's track against
-# `facenet classify predict` run on single frames that the ffmpeg command line extracted
-# (an independent path), one id per person through a shot, the annotated H.264 video (and a
+# it (a gallery, and a classifier): frame count and timestamps against ffprobe, Lin-Manuel's
+# track against `facenet gallery identify` / `classify predict` run on single frames that
+# the ffmpeg command line extracted (no tracking), one id per person through a shot, the annotated H.264 video (and a
 # contact sheet of it, build/video_contact_sheet.png), best-face crops; then bad input: a
 # truncated file (both layouts), a corrupt one, a file without video, a stream that drops
 # mid-way and a stream stopped by Ctrl-C.
@@ -24,22 +24,28 @@ done
 "$FN" video --help > "$T/help" 2>&1
 expect "video --help exits 0 and documents --every" "[ $? -eq 0 ] && grep -q -- '--every' '$T/help'"
 
-# --- enrol the two people from their photos ---------------------------------------------------
+# --- enrol the two people from their photos: a gallery, and a classifier ---------------------
+"$FN" gallery enroll "${M[@]}" "$T/people.db" --subject "Lin-Manuel Miranda" "$EX/lin-manuel-miranda.png" > /dev/null 2>&1 &&
+"$FN" gallery enroll "${M[@]}" "$T/people.db" --subject "Alex Lacamoire" "$EX/alex-lacamoire.png" > /dev/null 2>&1
+expect "gallery of the two people enrolled" "[ $? -eq 0 ] && [ -s '$T/people.db' ]"
 mkdir -p "$T/people/Lin-Manuel_Miranda" "$T/people/Alex_Lacamoire"
 ln -s "$EX/lin-manuel-miranda.png" "$T/people/Lin-Manuel_Miranda/"
 ln -s "$EX/alex-lacamoire.png" "$T/people/Alex_Lacamoire/"
 "$FN" classify train "${M[@]}" "$T/people" "$T/people.cls" > /dev/null 2> "$T/train.err"
 expect "classifier of the two people trained" "[ $? -eq 0 ] && [ -s '$T/people.cls' ]"
 
-# --- the clip ---------------------------------------------------------------------------------
+# --- the clip, named by the gallery -----------------------------------------------------------
 start=$(date +%s)
-"$FN" video "${M[@]}" --classifier "$T/people.cls" --every 5 --json -o "$T/out.mp4" \
+"$FN" video "${M[@]}" --gallery "$T/people.db" --every 5 --json -o "$T/out.mp4" \
     --faces-dir "$T/faces" "$CLIP" > "$T/clip.json" 2> "$T/clip.err"
 rc=$?
 echo "facenet video took $(( $(date +%s) - start )) s"
 cat "$T/clip.err"
-expect "video exits 0, valid JSON" "[ $rc -eq 0 ] && jq -e .tracks '$T/clip.json' > /dev/null"
+expect "video --gallery exits 0, valid JSON" "[ $rc -eq 0 ] && jq -e .tracks '$T/clip.json' > /dev/null"
 jq -c '.tracks[] | {id, name, similarity, votes, voters, on_screen: [.on_screen[] | [.first_frame, .last_frame]]}' "$T/clip.json"
+# ... and by the classifier
+"$FN" video "${M[@]}" --classifier "$T/people.cls" --every 5 --json "$CLIP" > "$T/cls.json" 2> "$T/cls.err"
+expect "video --classifier exits 0, valid JSON" "[ $? -eq 0 ] && jq -e .tracks '$T/cls.json' > /dev/null"
 
 # frame timestamps from ffprobe, one line per frame
 ffprobe -v error -select_streams v:0 -show_entries frame=best_effort_timestamp_time -of csv=p=0 "$CLIP" \
@@ -71,36 +77,40 @@ FRAMES="0 100 150 200 230 260"
 sel=$(for f in $FRAMES; do printf 'eq(n\\,%s)+' $f; done); sel=${sel%+}
 ffmpeg -v error -i "$CLIP" -vf "select=$sel" -vsync 0 "$T/frame_%d.png"
 i=1; for f in $FRAMES; do mv "$T/frame_$i.png" "$T/f$f.png"; i=$((i + 1)); done
-"$FN" classify predict "${M[@]}" --json "$T/people.cls" $(for f in $FRAMES; do echo "$T/f$f.png"; done) > "$T/ref.json" 2>/dev/null
-$PY - "$T/clip.json" "$T/ref.json" "$FRAMES" > "$T/lin.check" 2>&1 <<'EOF'
+FRAME_PNGS=$(for f in $FRAMES; do echo "$T/f$f.png"; done)
+"$FN" gallery identify "${M[@]}" --json "$T/people.db" $FRAME_PNGS > "$T/ref_gallery.json" 2>/dev/null
+"$FN" classify predict "${M[@]}" --json "$T/people.cls" $FRAME_PNGS > "$T/ref_cls.json" 2>/dev/null
+check_lin() { # timeline, reference (the same names on single frames)
+    $PY - "$1" "$2" "$FRAMES" <<'EOF'
 import json, sys, re
 d = json.load(open(sys.argv[1])); ref = json.load(open(sys.argv[2])); frames = [int(x) for x in sys.argv[3].split()]
-def faces_of(img):
-    return img.get("faces", [])
 names = {}
 for img in ref["images"]:
     f = int(re.search(r"/f(\d+)\.png$", img["path"]).group(1))
-    names[f] = [x.get("name") for x in faces_of(img)]
-print("classify predict per frame:", names)
+    names[f] = [x.get("name") for x in img.get("faces", [])]
+print("  reference names per frame:", names)
 lin = [k for k in d["tracks"] if k["name"] == "Lin-Manuel Miranda"]
 ok = len(lin) == 1
-print("tracks named Lin-Manuel Miranda:", [k["id"] for k in lin])
+print("  tracks named Lin-Manuel Miranda:", [k["id"] for k in lin])
 def covers(k, f):
     return any(a["first_frame"] <= f <= a["last_frame"] for a in k["on_screen"])
 for f in frames:
     on = "Lin-Manuel Miranda" in names[f]
     hit = bool(lin) and covers(lin[0], f)
-    print("frame %d: Lin-Manuel on screen by the reference: %s, by the timeline: %s" % (f, on, hit))
+    print("  frame %d: Lin-Manuel on screen by the reference: %s, by the timeline: %s" % (f, on, hit))
     ok &= on == hit
 ok &= sum("Lin-Manuel Miranda" in v for v in names.values()) >= 3  # the reference itself is sane
 sys.exit(0 if ok else 1)
 EOF
-rc=$?; cat "$T/lin.check"
-expect "one track named Lin-Manuel Miranda, on screen exactly on the sampled frames where classify predict names him" "[ $rc -eq 0 ]"
+}
+check_lin "$T/clip.json" "$T/ref_gallery.json"
+expect "gallery: one track named Lin-Manuel Miranda, on screen exactly on the sampled frames where gallery identify names him" "[ $? -eq 0 ]"
+check_lin "$T/cls.json" "$T/ref_cls.json"
+expect "classifier: one track named Lin-Manuel Miranda, on screen exactly on the sampled frames where classify predict names him" "[ $? -eq 0 ]"
 
 # one stable id per person through the audience shot (frames 215-274): each face the reference
 # finds on frame 230 and 260 belongs to a track that covers both frames
-$PY - "$T/clip.json" "$T/ref.json" > "$T/ids.check" 2>&1 <<'EOF'
+$PY - "$T/clip.json" "$T/ref_gallery.json" > "$T/ids.check" 2>&1 <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1])); ref = json.load(open(sys.argv[2]))
 n = {int(i["path"].rsplit("/f", 1)[1][:-4]): len(i.get("faces", [])) for i in ref["images"]}

@@ -15,8 +15,6 @@
 /* Faces smaller than this (box side, pixels) are too blurred to join pieces by. */
 #define JOIN_MIN_SIDE 40
 
-/* The gallery (src/gallery) is optional at link time until it lands everywhere. */
-#pragma weak fn_gallery_search_subjects
 
 typedef struct { int64_t frame; double time; float box[4]; float score; } observation;
 
@@ -51,6 +49,7 @@ struct fn_tracker {
     fn_tracker_options opt;
     int dim;
     float match;                         /* same-person distance */
+    fn_similarity_calib calib;           /* the model's distance -> similarity */
     const fn_classifier *cls;
     float unknown_threshold;
     fn_gallery *gallery;
@@ -76,11 +75,12 @@ void fn_tracker_options_default(fn_tracker_options *o) {
     o->min_name_size = 0;
 }
 
-/* Same-person distance between unit embeddings: what `facenet classify` rejects strangers
- * at (dlib ResNet: enrolled <= 0.29 from their nearest example, strangers >= 0.49;
- * facenet's models: LFW's verification threshold). */
+/* Same-person distance between unit embeddings: the model's calibrated threshold
+ * (similarity 0.5, chosen on LFW training pairs), what the gallery names people at. */
 static float default_match_distance(const fn_model *m) {
-    return !strcmp(fn_model_arch(m), "dlib_resnet") ? 0.42f : 1.1f;
+    fn_similarity_calib c;
+    fn_model_similarity_calib(m, &c);
+    return c.threshold;
 }
 
 fn_status fn_tracker_open(fn_detector *det, fn_model *model, const fn_tracker_options *opt,
@@ -99,6 +99,7 @@ fn_status fn_tracker_open(fn_detector *det, fn_model *model, const fn_tracker_op
     t->det = det; t->model = model; t->opt = o;
     t->dim = fn_model_dim(model);
     t->match = o.match_distance > 0 ? o.match_distance : default_match_distance(model);
+    fn_model_similarity_calib(model, &t->calib);
     t->next_id = 1;
     t->last_index = -1;
     t->last_detect_index = -1;
@@ -180,9 +181,9 @@ static fn_status name_frame(fn_tracker *t, best_frame *b) {
         fn_prediction p;
         FN_TRY(fn_classifier_predict(t->cls, b->emb, 1, t->unknown_threshold, &p, NULL));
         b->distance = p.nearest;
-        b->similarity = 1 - 0.5f * p.nearest * p.nearest; /* cosine similarity of unit vectors */
+        b->similarity = fn_similarity(&t->calib, p.nearest); /* as the gallery reports it */
         if (p.label >= 0) snprintf(b->name, sizeof b->name, "%s", fn_classifier_class_name(t->cls, p.label));
-    } else if (t->gallery && fn_gallery_search_subjects) {
+    } else if (t->gallery) {
         fn_gallery_match m;
         int found = 0;
         FN_TRY(fn_gallery_search_subjects(t->gallery, b->emb, 1, 1, &m, &found));
@@ -220,6 +221,7 @@ static fn_status vote(fn_tracker *t, track *k) {
         if (k->best[j].emb && !strcmp(k->best[j].name, r->name)) { r->votes++; s += k->best[j].similarity; d += k->best[j].distance; }
     r->similarity = (float)(s / r->votes);
     r->distance = (float)(d / r->votes);
+    if (2 * r->votes <= r->voters) r->name[0] = 0; /* a name needs most of the frames behind it */
     return FN_OK;
 }
 
