@@ -11,7 +11,7 @@ Run with Debian's Python (PIL 9 + numpy):  /usr/bin/python3 tools/gen_image_fixt
   WebP lossy/lossless/alpha/animated/EXIF 1..8 (Pillow's decode), TIFF striped/tiled, 1..16-bit,
   grey/RGB/RGBA/palette/CMYK/min-is-white, LZW/deflate/PackBits/JPEG/G4, orientation 2..8,
   multi-page, separate planes (Pillow's decode; 16-bit grey by numpy, as for PNG), HEIC and
-  AVIF lossless/alpha/lossy/orientation 2..8 (written through libheif by tools/heif_write.py;
+  AVIF lossless/alpha/lossy/orientation 2..8, HEIC 10-bit (written through libheif by tools/heif_write.py;
   the reference is the encoded input, see below).
 * Headers that claim huge sizes (cap_*), for FN_ERR_LIMIT.
 * Resize references: PIL Image.resize(..., BILINEAR) of resize_src.png to several sizes
@@ -395,6 +395,10 @@ for fmt, ext in [('heic', 'heic'), ('avif', 'avif')]:
     add(f'{fmt}_lossless.{ext}', heif_bytes(rgb, fmt, lossless=True), rgb, truth='input')
     add(f'{fmt}_alpha.{ext}', heif_bytes(rgba, fmt, lossless=True), rgb, truth='input')
     add(f'{fmt}_lossy.{ext}', heif_bytes(smooth, fmt, quality=90), smooth, tol=10, truth='input')
+    # 10-bit: libheif keeps the high 8 bits (as our 16-bit PNG/TIFF paths and PIL's "RGB;16")
+    # (HEIC only: Debian's libaom 3.6 aborts on libheif 1.15's 10-bit AV1 settings)
+    if fmt == 'heic':
+        add(f'{fmt}_10bit.{ext}', heif_bytes(rgb16 >> 6, fmt, lossless=True, bit_depth=10), rgb16 >> 8, truth='input')
     for o in range(2, 9):
         data = heif_bytes(rgb, fmt, lossless=True, orientation=o)
         name = f'{fmt}_orient{o}.{ext}'

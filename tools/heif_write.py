@@ -51,21 +51,24 @@ def _check(err, what):
         raise RuntimeError(f'libheif {what}: {err.message.decode()}')
 
 
-def write(path, rgb, fmt='heic', quality=90, lossless=False, orientation=1):
+def write(path, rgb, fmt='heic', quality=90, lossless=False, orientation=1, bit_depth=8):
+    """rgb: uint8 h x w x 3|4 (bit_depth 8), or h x w x 3 samples < 2**bit_depth (10, 12;
+    HEIC only: Debian's libaom 3.6 aborts on libheif's high-bit-depth AV1 settings)."""
     import numpy as np
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8 if bit_depth == 8 else '<u2')
     h, w, c = rgb.shape
-    assert c in (3, 4) and 1 <= orientation <= 8
+    assert c in (3, 4) and 1 <= orientation <= 8 and (bit_depth == 8 or c == 3)
     ctx = ctypes.c_void_p(_lib.heif_context_alloc())
     enc = ctypes.c_void_p()
     _check(_lib.heif_context_get_encoder_for_format(ctx, {'heic': 1, 'avif': 4}[fmt], ctypes.byref(enc)), 'encoder')
     img = ctypes.c_void_p()
-    _check(_lib.heif_image_create(w, h, 1, 10 if c == 3 else 11, ctypes.byref(img)), 'image')
-    _check(_lib.heif_image_add_plane(img, 10, w, h, 8), 'plane')
+    chroma = 14 if bit_depth > 8 else 10 if c == 3 else 11  # interleaved RRGGBB_LE / RGB / RGBA
+    _check(_lib.heif_image_create(w, h, 1, chroma, ctypes.byref(img)), 'image')
+    _check(_lib.heif_image_add_plane(img, 10, w, h, bit_depth), 'plane')
     stride = ctypes.c_int()
     plane = _lib.heif_image_get_plane(img, 10, ctypes.byref(stride))
     for y in range(h):
-        ctypes.memmove(ctypes.addressof(plane.contents) + y * stride.value, rgb[y].tobytes(), w * c)
+        ctypes.memmove(ctypes.addressof(plane.contents) + y * stride.value, rgb[y].tobytes(), rgb[y].nbytes)
     opts = _lib.heif_encoding_options_alloc()
     opts.contents.version = 5
     opts.contents.image_orientation = orientation
