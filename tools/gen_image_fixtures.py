@@ -11,7 +11,7 @@ Run with Debian's Python (PIL 9 + numpy):  /usr/bin/python3 tools/gen_image_fixt
   WebP lossy/lossless/alpha/animated/EXIF 1..8 (Pillow's decode), TIFF striped/tiled, 1..16-bit,
   grey/RGB/RGBA/palette/CMYK/min-is-white, LZW/deflate/PackBits/JPEG/G4, orientation 2..8,
   multi-page, separate planes (Pillow's decode; 16-bit grey by numpy, as for PNG), HEIC and
-  AVIF lossless/alpha/lossy/orientation 2..8, HEIC 10-bit (written through libheif by tools/heif_write.py;
+  AVIF lossless/alpha/lossy/orientation 2..8, HEIC 10-bit and grid (as phones write) (written through libheif by tools/heif_write.py;
   the reference is the encoded input, see below).
 * Headers that claim huge sizes (cap_*), for FN_ERR_LIMIT.
 * Resize references: PIL Image.resize(..., BILINEAR) of resize_src.png to several sizes
@@ -404,6 +404,75 @@ for fmt, ext in [('heic', 'heic'), ('avif', 'avif')]:
         name = f'{fmt}_orient{o}.{ext}'
         add(name, data, np.asarray(Image.fromarray(rgb).transpose(TRANSPOSE[o])), exif_rotate=1, truth='input')
         add(name, data, rgb, exif_rotate=0, truth='input')
+
+
+def boxes(data):
+    """Top-level ISO-BMFF boxes of data: {type: payload} (the first of each type)."""
+    out, i = {}, 0
+    while i + 8 <= len(data):
+        n, t = struct.unpack('>I4s', data[i:i + 8])
+        out.setdefault(t.decode(), data[i + 8:i + n])
+        i += n
+    return out
+
+
+def find_box(data, typ):
+    """The whole box (header included) of the first box of this type anywhere in data."""
+    i = data.index(typ.encode()) - 4
+    return data[i:i + struct.unpack('>I', data[i:i + 4])[0]]
+
+
+def heic_grid(arr, tile):
+    """A grid HEIC as phones write them (the image cut into tiles, each its own HEVC item,
+    assembled by a 'grid' item; the grid is larger than the image and cropped by its
+    output size). Tiles are lossless single-image HEICs from heif_write, taken apart."""
+    h, w = arr.shape[:2]
+    rows, cols = -(-h // tile), -(-w // tile)
+    box = lambda t, p: struct.pack('>I4s', 8 + len(p), t.encode()) + p
+    full = lambda t, v, fl, p: box(t, struct.pack('>I', v << 24 | fl) + p)
+    tiles = []
+    for r in range(rows):
+        for c in range(cols):
+            t = np.zeros((tile, tile, 3), np.uint8)
+            part = arr[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile]
+            t[:part.shape[0], :part.shape[1]] = part
+            d = heif_bytes(t, 'heic', lossless=True)
+            tiles.append((boxes(d)['mdat'], find_box(d, 'hvcC')))  # the SPS's VUI says GBR
+    n = len(tiles)
+    ids = list(range(2, n + 2))
+    infe = [full('infe', 2, 0, struct.pack('>HH4s', 1, 0, b'grid') + b'\0')]
+    infe += [full('infe', 2, 1, struct.pack('>HH4s', i, 0, b'hvc1') + b'\0') for i in ids]  # hidden tiles
+    iinf = full('iinf', 0, 0, struct.pack('>H', 1 + n) + b''.join(infe))
+    iref = full('iref', 0, 0, box('dimg', struct.pack('>HH', 1, n) + b''.join(struct.pack('>H', i) for i in ids)))
+    # properties: 1 ispe(grid), 2 ispe(tile), then each tile's hvcC
+    props = [full('ispe', 0, 0, struct.pack('>II', w, h)), full('ispe', 0, 0, struct.pack('>II', tile, tile))]
+    assoc = [struct.pack('>HB', 1, 1) + bytes([1])]
+    for k, (_, hvcc) in enumerate(tiles):
+        props.append(hvcc)
+        assoc.append(struct.pack('>HB', ids[k], 2) + bytes([0x80 | (3 + k), 2]))
+    iprp = box('iprp', box('ipco', b''.join(props)) + full('ipma', 0, 0, struct.pack('>I', 1 + n) + b''.join(assoc)))
+    grid = struct.pack('>BBBBHH', 0, 0, rows - 1, cols - 1, w, h)
+    ftyp = box('ftyp', b'heic' + struct.pack('>I', 0) + b'mif1heic')
+    hdlr = full('hdlr', 0, 0, b'\0' * 4 + b'pict' + b'\0' * 12 + b'\0')
+    pitm = full('pitm', 0, 0, struct.pack('>H', 1))
+    idat = box('idat', grid)
+
+    def iloc(mdat_at):
+        items = [struct.pack('>HHHH', 1, 1, 0, 1) + struct.pack('>II', 0, len(grid))]  # construction 1: idat
+        at = mdat_at
+        for k, (data, _) in enumerate(tiles):
+            items.append(struct.pack('>HHHH', ids[k], 0, 0, 1) + struct.pack('>II', at, len(data)))
+            at += len(data)
+        return full('iloc', 1, 0, bytes([0x44, 0x00]) + struct.pack('>H', 1 + n) + b''.join(items))
+
+    meta_len = len(full('meta', 0, 0, hdlr + pitm + iloc(0) + iinf + iref + iprp + idat))
+    mdat_at = len(ftyp) + meta_len + 8
+    meta = full('meta', 0, 0, hdlr + pitm + iloc(mdat_at) + iinf + iref + iprp + idat)
+    return ftyp + meta + box('mdat', b''.join(t[0] for t in tiles))
+
+
+garr = base_image(37, 21, 13)
+add('heic_grid.heic', heic_grid(garr, 16), garr, truth='input')
 
 with open(os.path.join(OUT, 'manifest.txt'), 'w') as f:
     f.write('# file expected.rgb w h exif_rotate tolerance truth  (tools/gen_image_fixtures.py)\n')

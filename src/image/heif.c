@@ -49,6 +49,10 @@ fn_status fn_image_decode_heif(const uint8_t *data, size_t size, int exif_rotate
     fn_status s = FN_OK;
     /* libheif's own cap on each side, also for grid images it assembles from tiles */
     heif_context_set_maximum_image_size_limit(ctx, FN_IMAGE_MAX_DIM);
+    /* grid tiles one after another: libheif 1.15's threaded grid decode is racy (tiles
+     * pasted wrongly at random, tests/fixtures/image/heic_grid.heic); callers parallelise
+     * over images anyway */
+    heif_context_set_max_decoding_threads(ctx, 0);
     struct heif_error e = heif_context_read_from_memory_without_copy(ctx, data, size, NULL);
     if (e.code == heif_error_Ok) e = heif_context_get_primary_image_handle(ctx, &handle);
     if (e.code != heif_error_Ok) {
