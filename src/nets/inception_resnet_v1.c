@@ -17,8 +17,9 @@
  *   block17/block8: [b1 head | b0 | b1]                   the up conv reads [b0 | b1]
  * The up conv accumulates scale * (conv + bias) straight into the trunk (GEMM beta = 1).
  *
- * Memory: one block for the parameters, one arena for the activations per worker (planned
- * by a dry run of the forward pass, grown when a larger batch or image size arrives).
+ * Memory: one block for the parameters, one arena for the activations per running worker
+ * (planned by a dry run of the forward pass, grown when a larger batch or image size
+ * arrives), leased under a mutex so that several threads may embed with one model.
  *
  * Threads: a batch of several images is split between workers (one per BLAS thread), each
  * running the whole network on its share with single-threaded GEMMs. The network's GEMMs
@@ -27,6 +28,7 @@
  * GEMMs. */
 #include "inception_resnet_v1.h"
 #include "ops/ops.h"
+#include <pthread.h>
 
 #define BN_EPS 0.001f
 #define MAX_BATCH 32     /* images per pass through the arena; larger requests are chunked */
@@ -64,8 +66,12 @@ typedef struct {
     int dim;
     float *fc_w, *fc_b; /* (trunk[2], dim) with last_bn folded in; (dim) */
     float *params;
+    /* activation arenas, leased by each running worker for its share, so that
+     * concurrent fn_model_embed calls on one model never use the same one */
+    pthread_mutex_t arena_mu;
     float *arena[FN_MAX_WORKERS];
     size_t arena_floats[FN_MAX_WORKERS];
+    int arena_busy[FN_MAX_WORKERS];
 } irv1;
 
 static const char IRV1_ARCH[] = "inception_resnet_v1";
@@ -493,7 +499,7 @@ static void network_forward(fwd *f, const float *x, int S, float *out, const fn_
 }
 
 /* Plans the buffers for n images of S x S and grows the arena when needed. */
-static fn_status arena_prepare(irv1 *net, fwd *f, int n, int S, int worker) {
+static fn_status arena_prepare(irv1 *net, fwd *f, int n, int S, float **arena, size_t *arena_floats) {
     memset(f, 0, sizeof *f);
     f->net = net; f->n = n; f->plan = 1;
     network_forward(f, NULL, S, NULL, NULL);
@@ -503,16 +509,16 @@ static fn_status arena_prepare(irv1 *net, fwd *f, int n, int S, int worker) {
         size_t rounded = (f->need[i] + 15) & ~(size_t)15;
         if (!fn_add_size(total, rounded, &total)) return fn_fail(FN_ERR_LIMIT, "activation arena too large");
     }
-    if (total > net->arena_floats[worker]) {
+    if (total > *arena_floats) {
         size_t bytes;
         if (!fn_mul_size(total, sizeof(float), &bytes)) return fn_fail(FN_ERR_LIMIT, "activation arena too large");
         float *p = fn_malloc(bytes);
         if (!p) return fn_fail(FN_ERR_NOMEM, "out of memory for the activation arena (%zu MiB)", bytes >> 20);
-        fn_free(net->arena[worker]);
-        net->arena[worker] = p;
-        net->arena_floats[worker] = total;
+        fn_free(*arena);
+        *arena = p;
+        *arena_floats = total;
     }
-    for (int i = 0; i < N_BUF; i++) f->buf[i] = net->arena[worker] + off[i];
+    for (int i = 0; i < N_BUF; i++) f->buf[i] = *arena + off[i];
     f->plan = 0;
     return FN_OK;
 }
@@ -536,16 +542,35 @@ typedef struct {
 
 static fn_status share_forward(void *ctx, int i0, int i1, int worker) {
     forward_job *j = ctx;
-    for (int c0 = i0; c0 < i1; c0 += MAX_BATCH) {
+    irv1 *net = j->net;
+    /* a free arena of the model, or (more workers at once than arenas) one of our own */
+    int slot = -1;
+    pthread_mutex_lock(&net->arena_mu);
+    for (int k = 0; k < FN_MAX_WORKERS && slot < 0; k++)
+        if (!net->arena_busy[k]) { slot = k; net->arena_busy[k] = 1; }
+    pthread_mutex_unlock(&net->arena_mu);
+    float *own = NULL;
+    size_t own_floats = 0;
+    float **arena = slot >= 0 ? &net->arena[slot] : &own;
+    size_t *arena_floats = slot >= 0 ? &net->arena_floats[slot] : &own_floats;
+    fn_status s = FN_OK;
+    for (int c0 = i0; c0 < i1 && s == FN_OK; c0 += MAX_BATCH) {
         int nb = i1 - c0 < MAX_BATCH ? i1 - c0 : MAX_BATCH;
         fwd f;
-        FN_TRY(arena_prepare(j->net, &f, nb, j->size, worker));
+        s = arena_prepare(j->net, &f, nb, j->size, arena, arena_floats);
+        if (s != FN_OK) break;
         fn_irv1_taps t = {0};
         if (j->taps) offset_taps(&t, j->taps, j->z, j->net->trunk, c0);
         network_forward(&f, j->x + (size_t)c0 * j->size * j->size * 3, j->size,
                         j->out + (size_t)c0 * j->net->dim, &t);
     }
-    return FN_OK;
+    fn_free(own);
+    if (slot >= 0) {
+        pthread_mutex_lock(&net->arena_mu);
+        net->arena_busy[slot] = 0;
+        pthread_mutex_unlock(&net->arena_mu);
+    }
+    return s;
 }
 
 fn_status fn_irv1_forward(struct fn_model *m, const float *x, int n, int size, float *out,
@@ -599,6 +624,7 @@ static fn_status irv1_embed(struct fn_model *m, const fn_image *crops, int n, fl
 static void irv1_free(irv1 *net) {
     fn_free(net->params);
     for (int k = 0; k < FN_MAX_WORKERS; k++) fn_free(net->arena[k]);
+    pthread_mutex_destroy(&net->arena_mu);
     free(net->repeat_1); free(net->repeat_2); free(net->repeat_3);
     free(net);
 }
@@ -629,6 +655,7 @@ fn_status fn_irv1_model_create(const fn_tensor_set *ts, struct fn_model *m) {
     if (fn_tensor_set_meta(ts, "standardize", v, sizeof v) && !strcmp(v, "prewhiten")) std = FN_STD_PREWHITEN;
     irv1 *net = calloc(1, sizeof *net);
     if (!net) return fn_fail(FN_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&net->arena_mu, NULL);
     net->dim = (int)ll->shape[0];
     fn_status s = count_blocks(ts, net->depth);
     if (s == FN_OK) {
