@@ -69,7 +69,8 @@ int cli_dist_end(int rc);
     X(train, "train with triplet loss or softmax/center loss") \
     X(gallery, "a persistent face gallery: enroll, identify, list, remove, rename, ...") \
     X(quantize, "int8 model file from a float one (calibrated on face photos)") \
-    X(video, "track and name the faces in a video file, stream or camera")
+    X(video, "track and name the faces in a video file, stream or camera") \
+    X(serve, "CompreFace-compatible REST service with a web page (libmicrohttpd)")
 
 #define X(name, help) int cmd_##name(int argc, char **argv) __attribute__((weak));
 FN_CLI_COMMANDS(X)

@@ -169,7 +169,11 @@ const char *fn_model_arch(const fn_model *m);
 /* A stable id of the weights (hex digest), stored by classifiers to refuse other models. */
 const char *fn_model_id(const fn_model *m);
 void fn_model_set_standardize(fn_model *m, fn_standardize s);
-/* crops: n images of input_size×input_size. out: n×dim L2-normalised embeddings. */
+/* crops: n images of input_size×input_size. out: n×dim L2-normalised embeddings.
+ * Threads: several threads may call fn_model_embed on the same model at once (a model's
+ * weights are read-only; each running call leases its own activation buffers). A call
+ * spreads a batch over the BLAS threads itself, so callers that run one call per core
+ * (as `facenet serve` does) should set BLAS to one thread. */
 fn_status fn_model_embed(fn_model *m, const fn_image *crops, int n, float *out);
 /* The crop this model expects for a detected face (margin crop or 5-point chip). */
 fn_status fn_model_crop(const fn_model *m, const fn_image *img, const fn_face *face,
@@ -715,6 +719,44 @@ fn_status fn_tracker_track_detections(const fn_tracker *t, int i, int64_t **fram
 fn_status fn_tracker_boxes_at(const fn_tracker *t, int64_t index, fn_track_box **boxes, int *n);
 /* The best frame's face with a margin of half the box around it (for enrolment). */
 fn_status fn_tracker_best_crop(const fn_tracker *t, int i, fn_image *out);
+
+/* ---------------------------------------------------------------- service (src/serve) */
+/* `facenet serve`: CompreFace's v1 REST API (recognition, detection, verification) on
+ * libmicrohttpd, a web page at /, GET /health and GET /metrics (Prometheus). Each API key
+ * of the keys file owns one gallery collection (named from a hash of the key; the key is
+ * never stored or logged). Inference runs on `workers` threads sharing one detector and
+ * one model, behind a queue of `queue` requests; a full queue answers 429 + Retry-After.
+ * Built only with libmicrohttpd and Jansson: otherwise fn_server_start and
+ * fn_serve_new_key fail with FN_ERR_UNSUPPORTED saying what to install. */
+typedef struct {
+    const char *host;          /* "127.0.0.1": loopback unless told otherwise */
+    int port;                  /* 8000; 0 = a free port (fn_server_port tells which) */
+    const char *gallery;       /* gallery store (SQLite file or postgresql:// URI) */
+    const char *keys_file;     /* required: one API key a line */
+    const char *model;         /* embedding model (.safetensors) */
+    const char *mtcnn;         /* MTCNN weights */
+    int workers;               /* inference threads; 0 = one per core */
+    int queue;                 /* requests that may wait for a worker; < 0 = 4 per worker */
+    size_t max_body;           /* request body cap in bytes; 0 = 5 MiB (CompreFace's) */
+    size_t max_pixels;         /* decoded image cap; 0 = 40 megapixels */
+    int timeout_s;             /* idle / stalled connection timeout; 0 = 30 s */
+    int max_connections;       /* 0 = 256 */
+    /* one line per event (start, stop, errors); NULL = silent. Never sees an API key. */
+    void (*log)(void *ctx, const char *line);
+    void *log_ctx;
+} fn_serve_options;
+void fn_serve_options_default(fn_serve_options *o);
+
+typedef struct fn_server fn_server;
+/* Loads the models and keys, opens the gallery store, binds and starts serving on
+ * background threads. */
+fn_status fn_server_start(const fn_serve_options *o, fn_server **out);
+int fn_server_port(const fn_server *s);
+/* Stops accepting, lets in-flight requests finish (up to 30 s), closes the galleries. */
+void fn_server_stop(fn_server *s);
+/* Appends a new random API key (a UUID, CompreFace's format) to keys_file (created with
+ * mode 0600 when missing; rewritten atomically); key_out gets it (cap >= 37). */
+fn_status fn_serve_new_key(const char *keys_file, char *key_out, size_t cap);
 
 /* ---------------------------------------------------------------- training (src/train) */
 /* Training (triplet loss with facenet's semi-hard selection, softmax + center loss) is
