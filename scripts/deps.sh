@@ -11,6 +11,7 @@ PKGS+=(libopenmpi-dev openmpi-bin)  # issue 17: mpirun -np N facenet train|align
 PKGS+=(libwebp-dev libheif-dev libtiff-dev python3-pil)  # issue 16: WebP, HEIC/AVIF, TIFF (Pillow: tests/cli_images.sh)
 PKGS+=(libpq-dev postgresql)  # issue 15: PostgreSQL gallery + its throwaway test clusters
 PKGS+=(libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev ffmpeg jq)  # issue 16 (video)
+PKGS+=(libmicrohttpd-dev libjansson-dev chromium curl)  # issue 14: facenet serve (HTTP, JSON), its page test, its curl tests
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
