@@ -46,3 +46,8 @@ if(FN_HAVE_SERVE AND FN_FUZZ)
   target_link_libraries(fuzz_serve PRIVATE facenet)
   target_link_options(fuzz_serve PRIVATE -fsanitize=fuzzer)
 endif()
+
+# bench/bench_serve.c (HTTP against in-process recognize) finds models/ and ../shared.
+if(TARGET bench_serve)
+  target_compile_definitions(bench_serve PRIVATE FN_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+endif()

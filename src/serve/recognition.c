@@ -47,9 +47,15 @@ void serve_galleries_close(serve_server *srv) {
 long serve_faces_enrolled(serve_server *srv) {
     long n = 0;
     pthread_mutex_lock(&srv->gallery_mu);
+    /* the count from a one-row page: fn_gallery_info reads the handle's change sequence
+     * outside its lock (a race TSan reports against concurrent enrolments) */
     for (int i = 0; i < srv->keys.n; i++) {
-        fn_gallery_stats st;
-        if (srv->galleries[i] && fn_gallery_info(srv->galleries[i], &st) == FN_OK) n += st.n_faces;
+        fn_gallery_face_info *f;
+        int got, total;
+        if (srv->galleries[i] && fn_gallery_list_faces(srv->galleries[i], NULL, 0, 1, &f, &got, &total) == FN_OK) {
+            free(f);
+            n += total;
+        }
     }
     pthread_mutex_unlock(&srv->gallery_mu);
     return n;
@@ -141,11 +147,13 @@ void serve_subject_list(serve_request *rq, serve_response *rs) {
 void serve_subject_delete_all(serve_request *rq, serve_response *rs) {
     fn_gallery *g = serve_gallery(rq, rs);
     if (!g) return;
-    fn_gallery_stats st;
-    fn_status s = fn_gallery_info(g, &st);
+    fn_gallery_subject *subs = NULL;
+    int n = 0;
+    fn_status s = fn_gallery_list_subjects(g, &subs, &n);
+    free(subs);
     if (s == FN_OK) s = fn_gallery_remove_all(g, NULL);
     if (s != FN_OK) reply_status(rs, s, "subjects");
-    else serve_reply_json(rs, 200, json_pack("{s:i}", "deleted", st.n_subjects));
+    else serve_reply_json(rs, 200, json_pack("{s:i}", "deleted", n));
 }
 
 void serve_subject_rename(serve_request *rq, serve_response *rs) {
@@ -178,7 +186,11 @@ void serve_face_add(serve_request *rq, serve_response *rs) {
     if (!g) return;
     const uint8_t *data; size_t size; uint8_t *owned;
     if (!serve_request_image(rq, rs, "file", &data, &size, &owned)) return;
-    /* an example is one face: the biggest */
+    /* an example is one face: the biggest; detect_faces=false: the photo is a face crop */
+    const char *df = serve_query(rq, "detect_faces");
+    int detect = 1;
+    if (df && *df && !serve_query_bool(rq, rs, "detect_faces", &detect)) { free(owned); return; }
+    p.find.whole_image = !detect;
     p.find.limit = 1;
     p.find.embed = 1;
     serve_faces f;

@@ -311,7 +311,16 @@ int serve_find_faces(serve_request *rq, serve_response *rs, const uint8_t *data,
     double t0 = fn_now();
     fn_face *faces = NULL;
     int n = 0;
-    s = fn_detect(srv->det, &img, NULL, &faces, &n);
+    if (opt->whole_image) { /* the photo is the face: no detection, the crop is the photo resized */
+        faces = calloc(1, sizeof *faces);
+        if (!faces) s = fn_fail(FN_ERR_NOMEM, "out of memory");
+        else {
+            *faces = (fn_face){ { 0, 0, (float)img.w, (float)img.h }, 1.0f, { { 0 } } };
+            n = 1;
+        }
+    } else {
+        s = fn_detect(srv->det, &img, NULL, &faces, &n);
+    }
     out->detect_ms = (fn_now() - t0) * 1e3;
     if (s != FN_OK) {
         fn_image_free(&img);
@@ -340,7 +349,10 @@ int serve_find_faces(serve_request *rq, serve_response *rs, const uint8_t *data,
         fn_image *crops = calloc((size_t)kept, sizeof *crops);
         out->emb = malloc(sizeof(float) * (size_t)kept * out->dim);
         if (!crops || !out->emb) s = fn_fail(FN_ERR_NOMEM, "out of memory");
-        for (int i = 0; s == FN_OK && i < kept; i++) s = fn_model_crop(srv->model, &img, &out->faces[i].face, &crops[i]);
+        int S = fn_model_input_size(srv->model);
+        for (int i = 0; s == FN_OK && i < kept; i++)
+            s = opt->whole_image ? fn_image_resize(&img, S, S, &crops[i])
+                                 : fn_model_crop(srv->model, &img, &out->faces[i].face, &crops[i]);
         if (s == FN_OK) s = fn_model_embed(srv->model, crops, kept, out->emb);
         for (int i = 0; crops && i < kept; i++) fn_image_free(&crops[i]);
         free(crops);
@@ -429,10 +441,14 @@ static void handle_page(serve_request *rq, serve_response *rs) {
 
 static void handle_health(serve_request *rq, serve_response *rs) {
     serve_server *srv = rq->server;
-    serve_reply_json(rs, 200, json_pack("{s:s, s:s, s:s, s:i, s:i}", "status", "ok", "version", FN_VERSION,
+    pthread_mutex_lock(&srv->active_mu);
+    int active = srv->active; /* this request included */
+    pthread_mutex_unlock(&srv->active_mu);
+    serve_reply_json(rs, 200, json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "status", "ok", "version", FN_VERSION,
                                         "model", fn_model_arch(srv->model),
                                         "workers", serve_pool_workers(srv->pool),
-                                        "queue_depth", serve_pool_queue_depth(srv->pool)));
+                                        "queue_depth", serve_pool_queue_depth(srv->pool),
+                                        "in_flight", active));
 }
 
 static void handle_metrics(serve_request *rq, serve_response *rs) {

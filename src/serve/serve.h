@@ -133,6 +133,7 @@ typedef struct {
     float det_prob_threshold; /* keep faces whose score >= this */
     int limit;                /* keep the largest `limit` faces (0: all) */
     int embed;                /* compute embeddings */
+    int whole_image;          /* CompreFace's detect_faces=false: the photo is a face crop */
 } serve_face_options;
 
 /* Decode, detect, filter (threshold, limit: largest first), crop and embed. Replies the

@@ -140,7 +140,11 @@ static void answer(serve_server *srv, conn_state *st, serve_response *rs, const 
         serve_reply_error(rs, 413, CF_CODE_TOO_BIG, "request body above the %zu byte limit", srv->opt.max_body);
         return;
     }
-    if (st->pp && MHD_post_process(st->pp, NULL, 0) != MHD_YES) st->malformed = 1;
+    /* the post processor says here whether the body ended where multipart says it must */
+    if (st->pp) {
+        if (MHD_destroy_post_processor(st->pp) != MHD_YES) st->malformed = 1;
+        st->pp = NULL;
+    }
     if (st->malformed) {
         serve_reply_error(rs, 400, CF_CODE_BAD_ARGUMENT, "malformed multipart/form-data body");
         return;
@@ -215,7 +219,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     memset(&rs, 0, sizeof rs);
     const char *route = "unmatched";
     answer(srv, st, &rs, &route);
-    if (rs.status >= 500) serve_log(srv, "%s %s route %s: %d", method_label(st->method), route, route, rs.status);
+    if (rs.status >= 500) serve_log(srv, "%s %s: %d", method_label(st->method), route, rs.status);
     enum MHD_Result ret = send_response(c, &rs);
     if (!rs.body_static) free(rs.body);
     serve_metrics_observe(srv->metrics, route, method_label(st->method), rs.status, fn_now() - t0);

@@ -143,7 +143,11 @@ expect "/metrics has the latency histogram, queue depth and worker busy time" \
 # ---- SIGTERM during a request: the request completes, the server exits 0
 curl -s -o "$T/inflight" -w '%{http_code}' "${H[@]}" -F "file=@$FACES/obama-1080p.jpg" "$D" >"$T/inflight.code" &
 cpid=$!
-sleep 0.3
+# wait until the server is answering it (in_flight counts the /health request too)
+for _ in $(seq 1 300); do
+    [ "$(http_code $URL/health)" = 200 ] && [ "$(jget in_flight)" -ge 2 ] && break
+    sleep 0.05
+done
 stop_server; rc=$?
 wait $cpid
 expect "SIGTERM: the in-flight request still gets its answer ($(cat $T/inflight.code))" '[ "$(cat $T/inflight.code)" = 200 ]'
