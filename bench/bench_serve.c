@@ -230,7 +230,7 @@ int main(int argc, char **argv) {
     char cpu[256] = "unknown";
     FILE *f = fopen("/proc/cpuinfo", "r");
     for (char line[512]; f && fgets(line, sizeof line, f);)
-        if (!strncmp(line, "model name", 10)) { char *c = strchr(line, ':'); snprintf(cpu, sizeof cpu, "%s", c ? c + 2 : line); cpu[strcspn(cpu, "\n")] = 0; break; }
+        if (!strncmp(line, "model name", 10)) { char *c = strchr(line, ':'); snprintf(cpu, sizeof cpu, "%.200s", c ? c + 2 : line); cpu[strcspn(cpu, "\n")] = 0; break; }
     if (f) fclose(f);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     double load[1] = { 0 };
