@@ -26,6 +26,7 @@ typedef struct {
     serve_part *parts;
     int n_parts, cap_parts;
     int too_big, malformed;
+    int active;      /* counted in srv->active until MHD reports the answer sent */
 } conn_state;
 
 void serve_log(serve_server *srv, const char *fmt, ...) {
@@ -210,9 +211,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         st->body[st->body_size] = 0;
         return MHD_YES;
     }
-    /* the whole request is in */
+    /* the whole request is in: it counts as in flight until its answer has been sent */
     pthread_mutex_lock(&srv->active_mu);
     srv->active++;
+    st->active = 1;
     pthread_mutex_unlock(&srv->active_mu);
     double t0 = fn_now();
     serve_response rs;
@@ -223,16 +225,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     enum MHD_Result ret = send_response(c, &rs);
     if (!rs.body_static) free(rs.body);
     serve_metrics_observe(srv->metrics, route, method_label(st->method), rs.status, fn_now() - t0);
-    pthread_mutex_lock(&srv->active_mu);
-    srv->active--;
-    pthread_cond_broadcast(&srv->active_cv);
-    pthread_mutex_unlock(&srv->active_mu);
     return ret;
 }
 
+/* MHD calls this once the answer is sent (or the connection failed) */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    state_free(*con_cls);
+    serve_server *srv = cls;
+    conn_state *st = *con_cls;
+    if (st && st->active) {
+        pthread_mutex_lock(&srv->active_mu);
+        srv->active--;
+        pthread_cond_broadcast(&srv->active_cv);
+        pthread_mutex_unlock(&srv->active_mu);
+    }
+    state_free(st);
     *con_cls = NULL;
 }
 
