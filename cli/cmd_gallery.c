@@ -17,7 +17,9 @@ static void usage(FILE *f) {
         "       facenet gallery info DB [--json]\n"
         "       facenet gallery export DB DIR           (embeddings.npy, labels.npy, label_strings.npy)\n"
         "       facenet gallery import DB DIR           (facenet's export_embeddings layout)\n"
-        "DB is a SQLite file, created by enroll / import. A gallery keeps the model it was built\n"
+        "       facenet gallery migrate SRC DST         (every collection, SQLite <-> PostgreSQL, verified)\n"
+        "DB is a SQLite file, created by enroll / import, or a PostgreSQL connection string\n"
+        "(postgresql://USER@HOST/DB) that several machines share. A gallery keeps the model it was built\n"
         "with and refuses another. Each photo is enrolled once per subject (by its sha256).\n"
         "Similarity in [0,1] is 1/(1+exp(slope*(d-threshold))) of the embedding distance d, 0.5 at\n"
         "the model's LFW threshold (dlib ResNet: d 0.418); a face is named when its best subject's\n"
@@ -407,11 +409,15 @@ done:
     return rc;
 }
 
+int cmd_gallery_migrate(int argc, char **argv);
+
 int cmd_gallery(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? cli_error("gallery", "a subcommand is expected") : 0;
     }
+    /* cmd_gallery_migrate.c: two stores, no model, its own options */
+    if (!strcmp(argv[1], "migrate")) return cmd_gallery_migrate(argc - 1, argv + 1);
     static const char *const subs[] = { "enroll", "identify", "list", "remove", "rename", "info", "export", "import", NULL };
     const char *sub = argv[1];
     int known = 0;

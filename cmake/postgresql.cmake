@@ -25,6 +25,14 @@ if(LIBPQ_FOUND)
     add_test(NAME ${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/with_cluster.sh $<TARGET_FILE:${name}>)
     set_tests_properties(${name} PROPERTIES WORKING_DIRECTORY ${CMAKE_BINARY_DIR} TIMEOUT 600)
   endforeach()
+  # Shell tests of the CLI on a cluster: tests/pg/cli_*.sh BUILD_DIR SHARED_DIR SOURCE_DIR.
+  file(GLOB FN_PG_CLI_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/pg/cli_*.sh)
+  foreach(t ${FN_PG_CLI_TESTS})
+    get_filename_component(name ${t} NAME_WE)
+    add_test(NAME ${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/with_cluster.sh bash ${t}
+             ${CMAKE_BINARY_DIR} ${FN_SHARED_DIR} ${CMAKE_SOURCE_DIR})
+    set_tests_properties(${name} PROPERTIES WORKING_DIRECTORY ${CMAKE_BINARY_DIR} TIMEOUT 600)
+  endforeach()
   # The gallery's own suite, unchanged, against PostgreSQL (it reads FN_TEST_GALLERY_URI).
   if(TARGET test_gallery)
     add_test(NAME test_gallery_pg COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/with_cluster.sh $<TARGET_FILE:test_gallery>)
