@@ -5,7 +5,8 @@
 #   2. compares faces across photos (distance matrix: same person = small),
 #   3. enrols people from a folder of photos and names the faces in new photos,
 #      marking strangers as unknown, and draws the result (SVM classifier),
-#   4. keeps the same people in a gallery (a SQLite face database) and identifies them.
+#   4. keeps the same people in a gallery (a SQLite face database) and identifies them,
+#   5. tracks and names the people of a video clip (annotated H.264 video + timeline).
 # Outputs go to out/ (PNG files you can open).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,4 +43,14 @@ for img in "$FACES"/face_recognition/examples/knn_examples/test/*.jpg; do
   $F gallery identify out/people.db --draw "out/identify_$name.png" "$img"
 done
 echo
-echo "Pictures written: out/detections.png, out/predict_*.png, out/identify_*.png"
+echo "== 5. video: find, track and name Lin-Manuel Miranda and Alex Lacamoire in a clip"
+CLIP="$FACES/face_recognition/examples"
+rm -f out/hamilton.db out/hamilton.db-wal out/hamilton.db-shm
+$F gallery enroll out/hamilton.db --subject "Lin-Manuel Miranda" "$CLIP/lin-manuel-miranda.png" >/dev/null
+$F gallery enroll out/hamilton.db --subject "Alex Lacamoire" "$CLIP/alex-lacamoire.png" >/dev/null
+$F video "$CLIP/short_hamilton_clip.mp4" --gallery out/hamilton.db --every 5 \
+  -o out/hamilton_annotated.mp4 --faces-dir out/hamilton_faces
+
+echo
+echo "Pictures written: out/detections.png, out/predict_*.png, out/identify_*.png,"
+echo "out/hamilton_annotated.mp4 and out/hamilton_faces/"
