@@ -6,7 +6,8 @@
 #   3. enrols people from a folder of photos and names the faces in new photos,
 #      marking strangers as unknown, and draws the result (SVM classifier),
 #   4. keeps the same people in a gallery (a SQLite face database) and identifies them,
-#   5. tracks and names the people of a video clip (annotated H.264 video + timeline).
+#   5. tracks and names the people of a video clip (annotated H.264 video + timeline),
+#   6. runs a face_recognition script from Python through the facenet_c package.
 # Outputs go to out/ (PNG files you can open).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ bash scripts/deps.sh
 bash scripts/build.sh release >/dev/null
 bash scripts/get-models.sh --from "$SHARED/models" >/dev/null
 mkdir -p out
+ROOT="$PWD"
 F=build/facenet
 
 echo "== 1. detect: faces and landmarks in a group photo -> out/detections.png"
@@ -50,6 +52,11 @@ $F gallery enroll out/hamilton.db --subject "Lin-Manuel Miranda" "$CLIP/lin-manu
 $F gallery enroll out/hamilton.db --subject "Alex Lacamoire" "$CLIP/alex-lacamoire.png" >/dev/null
 $F video "$CLIP/short_hamilton_clip.mp4" --gallery out/hamilton.db --every 5 \
   -o out/hamilton_annotated.mp4 --faces-dir out/hamilton_faces
+
+echo
+echo "== 6. python: face_recognition's recognize_faces_in_pictures.py with only the import changed"
+(cd "$CLIP" && PYTHONPATH="$ROOT/python" FACENET_MODELS="$ROOT/models" \
+   /usr/bin/python3 "$ROOT/python/examples/recognize_faces_in_pictures.py")
 
 echo
 echo "Pictures written: out/detections.png, out/predict_*.png, out/identify_*.png,"
