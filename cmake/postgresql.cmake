@@ -33,6 +33,12 @@ if(LIBPQ_FOUND)
              ${CMAKE_BINARY_DIR} ${FN_SHARED_DIR} ${CMAKE_SOURCE_DIR})
     set_tests_properties(${name} PROPERTIES WORKING_DIRECTORY ${CMAKE_BINARY_DIR} TIMEOUT 600)
   endforeach()
+  # Two `facenet serve` nodes on one cluster (when the service is built: cmake/serve.cmake).
+  if(FN_HAVE_SERVE)
+    add_test(NAME serve_two_nodes COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/with_cluster.sh bash
+             ${CMAKE_SOURCE_DIR}/tests/pg/serve_two_nodes.sh ${CMAKE_BINARY_DIR} ${FN_SHARED_DIR} ${CMAKE_SOURCE_DIR})
+    set_tests_properties(serve_two_nodes PROPERTIES WORKING_DIRECTORY ${CMAKE_BINARY_DIR} TIMEOUT 600)
+  endif()
   # The gallery's own suite, unchanged, against PostgreSQL (it reads FN_TEST_GALLERY_URI).
   if(TARGET test_gallery)
     add_test(NAME test_gallery_pg COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pg/with_cluster.sh $<TARGET_FILE:test_gallery>)
