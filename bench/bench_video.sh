@@ -33,11 +33,12 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 import sys
 c = [l.split() for l in open(sys.argv[1])]
 p = [l.split() for l in open(sys.argv[2])]
-print("| video | detect every | frames | facenet-c fps (full pipeline) | real-time factor | CPU s/frame | decode share | PyTorch MTCNN fps (detection only) | real-time factor | speed-up |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| video | detect every | frames | facenet-c fps (full pipeline) | real-time factor | CPU ms/frame | PyTorch MTCNN fps (detection only) | real-time factor | CPU ms/frame | speed-up (wall) | CPU ratio |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for a, b in zip(c, p):
-    n, fps, every, wall, cpu, dec = int(a[2]), float(a[3]), int(a[4]), float(a[5]), float(a[6]), float(a[7])
-    pw = float(b[4])
-    print("| %s | %d | %d | %.1f | %.2fx | %.3f | %.0f%% | %.1f | %.2fx | %.1fx |" % (
-        a[1], every, n, n / wall, n / wall / fps, cpu / n, 100 * dec / wall, n / pw, n / pw / fps, pw / wall))
+    n, fps, every, wall, cpu = int(a[2]), float(a[3]), int(a[4]), float(a[5]), float(a[6])
+    pw, pc = float(b[4]), float(b[5])
+    print("| %s | %d | %d | %.1f | %.2fx | %.1f | %.1f | %.2fx | %.1f | %.1fx | %.1fx |" % (
+        a[1], every, n, n / wall, n / wall / fps, 1000 * cpu / n, n / pw, n / pw / fps, 1000 * pc / n, pw / wall, pc / cpu))
+print("\nCPU time: all threads of the process; facenet-c's includes decoding, PyTorch's does not (ffmpeg decodes in its own process)")
 PYEOF
