@@ -5,16 +5,11 @@
 const fs = require('fs');
 const path = require('path');
 const { PNG } = require('pngjs');
-const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
-const wasm = require('@tensorflow/tfjs-backend-wasm');
+const { faceapi, ready } = require('./faceapi');
 
 async function main() {
   const dir = path.resolve(process.argv[2] || path.join(__dirname, '../../tests/fixtures/dlib'));
-  const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  wasm.setWasmPaths(wasmDir + '/', false);
-  await faceapi.tf.setBackend('wasm');
-  await faceapi.tf.ready();
-  const modelDir = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+  const modelDir = await ready();
   await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
   const chips = fs.readdirSync(dir).filter((f) => /^chip_\d+\.png$/.test(f)).sort();
   const out = { generator: 'tools/faceapi_reference/descriptors.js', faceapi: faceapi.version,
