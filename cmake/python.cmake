@@ -12,9 +12,13 @@ else()
   endif()
   # one ctest entry per suite keeps each well under CI's per-test budget
   set(FN_PY_SUITES
-      "core:test_core.py test_cli_parity.py test_bad_input.py test_install.py test_landmarks.py"
+      "core:test_core.py test_bad_input.py"
+      "cli_parity:test_cli_parity.py test_landmarks.py"
+      "install:test_install.py"
       "face_recognition:test_face_recognition.py"
-      "facenet_pytorch:test_facenet_pytorch.py test_gallery.py")
+      "face_recognition_examples:test_fr_examples.py"
+      "facenet_pytorch:test_facenet_pytorch.py"
+      "gallery:test_gallery.py")
   foreach(suite ${FN_PY_SUITES})
     string(REPLACE ":" ";" parts "${suite}")
     list(GET parts 0 name)
