@@ -7,7 +7,8 @@
 #      marking strangers as unknown, and draws the result (SVM classifier),
 #   4. keeps the same people in a gallery (a SQLite face database) and identifies them,
 #   5. tracks and names the people of a video clip (annotated H.264 video + timeline),
-#   6. runs a face_recognition script from Python through the facenet_c package.
+#   6. runs a face_recognition script from Python through the facenet_c package,
+#   7. serves the same as a CompreFace-compatible REST service and calls it with curl.
 # Outputs go to out/ (PNG files you can open).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,23 @@ echo
 echo "== 6. python: face_recognition's recognize_faces_in_pictures.py with only the import changed"
 (cd "$CLIP" && PYTHONPATH="$ROOT/python" FACENET_MODELS="$ROOT/models" \
    /usr/bin/python3 "$ROOT/python/examples/recognize_faces_in_pictures.py")
+
+echo
+echo "== 7. serve: the same as a CompreFace-compatible REST service on this machine (curl as the client)"
+rm -f out/serve.db out/serve.db-wal out/serve.db-shm out/serve-keys.txt out/serve.log
+KEY=$($F serve --new-key --keys out/serve-keys.txt)
+$F serve --gallery out/serve.db --keys out/serve-keys.txt --port 0 >out/serve.log 2>&1 &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null || true' EXIT
+for _ in $(seq 120); do grep -q "http://" out/serve.log 2>/dev/null && break; sleep 0.5; done
+URL=$(grep -o 'http://[^ ]*' out/serve.log | head -1)
+echo "facenet serve at $URL (open it in a browser for the web page; the API key is in out/serve-keys.txt)"
+API="${URL}api/v1/recognition"
+curl -sS -H "x-api-key: $KEY" -F file=@"$CLIP/obama.jpg" "$API/faces?subject=Barack%20Obama"; echo
+curl -sS -H "x-api-key: $KEY" -F file=@"$CLIP/biden.jpg" "$API/faces?subject=Joe%20Biden"; echo
+echo "recognize two_people.jpg:"
+curl -sS -H "x-api-key: $KEY" -F file=@"$CLIP/two_people.jpg" "$API/recognize?prediction_count=1"; echo
+kill -TERM $SERVE_PID; wait $SERVE_PID || true; trap - EXIT
 
 echo
 echo "Pictures written: out/detections.png, out/predict_*.png, out/identify_*.png,"
