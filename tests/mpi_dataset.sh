@@ -12,8 +12,9 @@ B=$1; SHARED=$2; SRC=$3
 source "$SRC/tests/lib_cli.sh"
 F=$B/facenet
 need_default_models
-MPI="mpirun -np 2 --oversubscribe --allow-run-as-root -x OPENBLAS_NUM_THREADS=1"
-export OMPI_MCA_btl_vader_single_copy_mechanism=none OPENBLAS_NUM_THREADS=1
+# LeakSanitizer off in the ranks (ASan build): see tests/mpi_train.sh
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+MPI="mpirun -np 2 --oversubscribe --allow-run-as-root -x OPENBLAS_NUM_THREADS=1 -x ASAN_OPTIONS -x UBSAN_OPTIONS"
 
 # align: ORL faces, photos, a corrupt file, 3 LFW people (sorted order spans the ranks)
 DS=$T/ds

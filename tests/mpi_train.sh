@@ -2,11 +2,14 @@
 # mpi_train.sh BUILD_DIR SHARED_DIR SOURCE_DIR — `mpirun -np 2 facenet train` (registered
 # only when MPI is built, cmake/mpi.cmake), on a REDUCED network (depth 1,1,1, width 0.25,
 # 96 px, 16-d) so it runs in seconds:
-#  - equivalence: 2 ranks with global batch 12, fixed seed, --sync-bn, no dropout equal one
-#    process with batch 12 over 3 softmax steps: each step's loss within 1e-4 relative and
-#    the weights within 1e-3 (|a-b|/|a|, L2). One process with 1 vs 2 threads differs by
-#    ~5e-5 here (float summation order); per-rank batch norm differs by ~5e-2 (checked
-#    too, so the comparison can fail). Triplet mode: the first step's loss and weights.
+#  - equivalence: 2 ranks (1 thread each) with global batch 12, fixed seed, --sync-bn, no
+#    dropout equal one process (2 threads: the same two halves of the batch, so the same
+#    convolution algorithms) with batch 12 over 3 softmax steps: each step's loss within
+#    1e-3 relative and the weights within 1e-3 (|a-b|/|a|, L2); measured 1e-6..1e-4 in the
+#    Release and the ASan builds. Per-rank batch norm differs by ~1e-1 (checked too, so the
+#    comparison can fail). Triplet mode: the first step's loss and weights.
+#    The reduced network is badly conditioned (1x1 maps and 12 rows in its last batch
+#    norms): a different split (1 vs 2 threads) drifts by 1e-3..5e-3 within 3 steps.
 #  - resume with another number of ranks: 2 ranks for epoch 1, 1 process for epoch 2,
 #    equals 1 process for both epochs.
 #  - rank 0 alone writes the files; a failure on one rank ends every rank; a killed rank
@@ -17,11 +20,15 @@ source "$SRC/tests/lib_cli.sh"
 F=$B/facenet
 PY=/usr/bin/python3
 CMP="$PY $SRC/tools/compare_checkpoints.py"
-MPI="mpirun -np 2 --oversubscribe --allow-run-as-root -x OPENBLAS_NUM_THREADS=1"
-export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+# LeakSanitizer is off in the ranks (ASan build): Open MPI unloads its plugins at
+# MPI_Finalize, so their allocations have no module to name or suppress; the training code
+# runs leak-checked as one process in cli_train and test_train_*.
+export OPENBLAS_NUM_THREADS=2 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+MPI="mpirun -np 2 --oversubscribe --allow-run-as-root -x OPENBLAS_NUM_THREADS=1 -x ASAN_OPTIONS -x UBSAN_OPTIONS"
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 mkdir -p "$T/data"
 for i in 1 2 3 4 5; do ln -s "$S/data/orl/s$i" "$T/data/s$i"; done
-NET="--data-dir $T/data --depth 1,1,1 --width-multiplier 0.25 --image-size 96 --embedding-size 16 --learning-rate 0.01 --quiet"
+NET="--data-dir $T/data --depth 1,1,1 --width-multiplier 0.25 --image-size 96 --embedding-size 16 --learning-rate 0.001 --quiet"
 
 # loss column of train_log.csv: every row within rel of the other file's
 same_losses() { paste -d, <(tail -n +2 "$1" | cut -d, -f4) <(tail -n +2 "$2" | cut -d, -f4) |
@@ -35,7 +42,7 @@ timeout 120 $MPI $F train softmax $SM --sync-bn --models-dir "$T/two" > "$T/two.
 expect "mpirun -np 2, 3 softmax steps (exit $rc)" "[ $rc -eq 0 ] && [ \$(wc -l < '$T/two/train_log.csv') -eq 4 ]"
 expect "rank 0 alone reports (one 'model:' line, one epoch line)" "[ \$(grep -c '^model:' '$T/two.out') -eq 1 ] && [ \$(grep -c '^epoch 1' '$T/two.out') -eq 1 ]"
 expect "it says how many ranks and what was all-reduced" "grep -q 'MPI: 2 ranks, global batch 12 (synchronised' '$T/two.out' && grep -q 'MB all-reduced per step' '$T/two.out'"
-expect "--sync-bn: losses of the 3 steps equal one process's (1e-4)" "same_losses '$T/one/train_log.csv' '$T/two/train_log.csv' 1e-4"
+expect "--sync-bn: losses of the 3 steps equal one process's (1e-3)" "same_losses '$T/one/train_log.csv' '$T/two/train_log.csv' 1e-3"
 $CMP "$T/one/checkpoint.safetensors" "$T/two/checkpoint.safetensors" --rtol 1e-3 > "$T/cmp1" 2>&1; rc=$?
 cat "$T/cmp1"
 expect "--sync-bn: weights after 3 steps equal one process's (1e-3)" "[ $rc -eq 0 ]"
@@ -52,7 +59,7 @@ $F train triplet $TR --sync-bn --models-dir "$T/t1" > /dev/null 2>&1; rc1=$?
 timeout 120 $MPI $F train triplet $TR --sync-bn --models-dir "$T/t2" > /dev/null 2>&1; rc2=$?
 expect "triplet: one process and 2 ranks run (exit $rc1, $rc2)" "[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]"
 expect "triplet: same triplets selected (all-gathered embeddings) and the same loss" \
-  "[ \"\$(tail -1 '$T/t1/train_log.csv' | cut -d, -f5,6)\" = \"\$(tail -1 '$T/t2/train_log.csv' | cut -d, -f5,6)\" ] && same_losses '$T/t1/train_log.csv' '$T/t2/train_log.csv' 1e-4"
+  "[ \"\$(tail -1 '$T/t1/train_log.csv' | cut -d, -f5,6)\" = \"\$(tail -1 '$T/t2/train_log.csv' | cut -d, -f5,6)\" ] && same_losses '$T/t1/train_log.csv' '$T/t2/train_log.csv' 1e-3"
 $CMP "$T/t1/checkpoint.safetensors" "$T/t2/checkpoint.safetensors" --rtol 1e-3 > /dev/null 2>&1
 expect "triplet: weights after the step equal one process's (1e-3)" "[ $? -eq 0 ]"
 
