@@ -115,8 +115,6 @@ static json_t *body_subject(serve_request *rq, serve_response *rs, const char **
     return j;
 }
 
-static double round5(double x) { return floor(x * 1e5 + 0.5) / 1e5; }
-
 /* ---------------------------------------------------------------- subjects */
 
 void serve_subject_add(serve_request *rq, serve_response *rs) {
@@ -352,7 +350,7 @@ void serve_face_image_static(serve_request *rq, serve_response *rs) {
 static json_t *subjects_json(const fn_gallery_match *m, int n) {
     json_t *a = json_array();
     for (int k = 0; k < n; k++)
-        json_array_append_new(a, json_pack("{s:s, s:f}", "subject", m[k].subject, "similarity", round5(m[k].similarity)));
+        json_array_append_new(a, json_pack("{s:s, s:f}", "subject", m[k].subject, "similarity", serve_round5(m[k].similarity)));
     return a;
 }
 
@@ -389,12 +387,6 @@ void serve_recognize(serve_request *rq, serve_response *rs) {
     serve_reply_json(rs, 200, body);
 }
 
-static int by_similarity_desc(const void *a, const void *b) {
-    double x = json_real_value(json_object_get(*(json_t *const *)a, "similarity"));
-    double y = json_real_value(json_object_get(*(json_t *const *)b, "similarity"));
-    return (x < y) - (x > y);
-}
-
 /* the stored example's embedding; 0 after a reply */
 static int stored_embedding(serve_request *rq, serve_response *rs, fn_gallery *g, float *emb) {
     int64_t id;
@@ -428,9 +420,9 @@ void serve_face_verify(serve_request *rq, serve_response *rs) {
     if (!items) { free(ref); serve_faces_free(&f); serve_reply_error(rs, 500, CF_CODE_INTERNAL, "out of memory"); return; }
     for (int i = 0; i < f.n; i++) {
         items[i] = serve_face_json(&p, &f, i);
-        json_object_set_new(items[i], "similarity", json_real(round5(serve_similarity(rq->server, ref, f.faces[i].embedding))));
+        json_object_set_new(items[i], "similarity", json_real(serve_round5(serve_similarity(rq->server, ref, f.faces[i].embedding))));
     }
-    qsort(items, (size_t)f.n, sizeof *items, by_similarity_desc);
+    qsort(items, (size_t)f.n, sizeof *items, serve_by_similarity_desc);
     json_t *result = json_array();
     for (int i = 0; i < f.n; i++) json_array_append_new(result, items[i]);
     free(items); free(ref);
@@ -509,7 +501,7 @@ void serve_embeddings_verify(serve_request *rq, serve_response *rs) {
     for (int i = 0; i < n; i++)
         json_array_append_new(result, json_pack("{s:O, s:f}", "embedding",
             json_array_get(json_object_get(doc, "embeddings"), (size_t)i), "similarity",
-            round5(serve_similarity(rq->server, ref, e + (size_t)i * dim))));
+            serve_round5(serve_similarity(rq->server, ref, e + (size_t)i * dim))));
     free(ref); free(e); json_decref(doc);
     serve_reply_json(rs, 200, json_pack("{s:o}", "result", result));
 }

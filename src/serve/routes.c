@@ -391,7 +391,7 @@ int serve_face_params_parse(serve_request *rq, serve_response *rs, int want_pred
     return 1;
 }
 
-static double round5(double x) { return floor(x * 1e5 + 0.5) / 1e5; }
+double serve_round5(double x) { return floor(x * 1e5 + 0.5) / 1e5; }
 
 json_t *serve_face_json(const serve_face_params *p, const serve_faces *f, int i) {
     const fn_face *face = &f->faces[i].face;
@@ -401,7 +401,7 @@ json_t *serve_face_json(const serve_face_params *p, const serve_faces *f, int i)
     x0 = x0 < 0 ? 0 : x0; y0 = y0 < 0 ? 0 : y0;
     x1 = x1 > f->width ? f->width : x1; y1 = y1 > f->height ? f->height : y1;
     json_t *o = json_object();
-    json_object_set_new(o, "box", json_pack("{s:f, s:i, s:i, s:i, s:i}", "probability", round5(face->score),
+    json_object_set_new(o, "box", json_pack("{s:f, s:i, s:i, s:i, s:i}", "probability", serve_round5(face->score),
                                             "x_max", x1, "y_max", y1, "x_min", x0, "y_min", y0));
     if (p->plugin_landmarks) {
         json_t *l = json_array();
@@ -481,7 +481,7 @@ float serve_similarity(serve_server *srv, const float *a, const float *b) {
     return fn_similarity(&srv->calib, sqrtf(fn_distance_sq(a, b, dim)));
 }
 
-static int by_similarity_desc(const void *a, const void *b) {
+int serve_by_similarity_desc(const void *a, const void *b) {
     double x = json_real_value(json_object_get(*(json_t *const *)a, "similarity"));
     double y = json_real_value(json_object_get(*(json_t *const *)b, "similarity"));
     return (x < y) - (x > y);
@@ -506,14 +506,14 @@ static void handle_verify(serve_request *rq, serve_response *rs) {
     json_t *matches = json_array();
     for (int i = 0; i < ft.n; i++) {
         json_t *m = serve_face_json(&p, &ft, i);
-        json_object_set_new(m, "similarity", json_real(round5(serve_similarity(rq->server, fs.faces[0].embedding, ft.faces[i].embedding))));
+        json_object_set_new(m, "similarity", json_real(serve_round5(serve_similarity(rq->server, fs.faces[0].embedding, ft.faces[i].embedding))));
         json_array_append_new(matches, m);
     }
     size_t n = json_array_size(matches);
     json_t **items = malloc(sizeof *items * (n ? n : 1));
     if (items) {
         for (size_t i = 0; i < n; i++) items[i] = json_incref(json_array_get(matches, i));
-        qsort(items, n, sizeof *items, by_similarity_desc);
+        qsort(items, n, sizeof *items, serve_by_similarity_desc);
         json_array_clear(matches);
         for (size_t i = 0; i < n; i++) json_array_append_new(matches, items[i]);
         free(items);

@@ -157,6 +157,10 @@ json_t *serve_face_json(const serve_face_params *p, const serve_faces *f, int i)
 /* {"detector": ..., "calculator": ...} for status=true */
 json_t *serve_plugins_versions(const serve_face_params *p);
 float serve_similarity(struct fn_server *srv, const float *a, const float *b);
+/* similarities and probabilities are reported to 5 decimals, as CompreFace does */
+double serve_round5(double x);
+/* qsort order for json_t * faces: "similarity" descending */
+int serve_by_similarity_desc(const void *a, const void *b);
 
 /* ---------------------------------------------------------------- keys (keys.c) */
 #define SERVE_KEY_MAX 128
