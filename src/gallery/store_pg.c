@@ -947,6 +947,7 @@ typedef struct {
     void *ctx;
     int64_t after, seq;
     float *emb;              /* aligned copy of the row's embedding */
+    long fed;                /* rows handed to fn so far */
 } feed_ctx;
 
 /* Feeds result rows (seq, op, face_id, subject_id, subject name, embedding) to fn; *last_key
@@ -966,6 +967,7 @@ static fn_status feed(fn_store *s, PGresult *res, feed_ctx *c, int key_col, int6
             ch.embedding = c->emb;
         }
         *last_key = r_i64(res, i, key_col);
+        c->fed++;
         FN_TRY(c->fn(c->ctx, &ch));
     }
     return FN_OK;
@@ -973,6 +975,8 @@ static fn_status feed(fn_store *s, PGresult *res, feed_ctx *c, int key_col, int6
 
 static fn_status load_body(fn_store *s, void *vctx) {
     feed_ctx *c = vctx;
+    /* A retry after a lost connection must not hand the caller the first rows twice. */
+    if (c->fed) return fn_fail(FN_ERR_IO, "postgresql %s: connection lost while loading the collection", s->where);
     FN_TRY(collection_seq(s, &c->seq));
     int64_t after = 0;
     for (;;) {
@@ -992,15 +996,22 @@ static fn_status load_body(fn_store *s, void *vctx) {
     }
 }
 
-static fn_status pg_load(fn_store *s, fn_store_change_fn fn, void *ctx, int64_t *seq) {
-    feed_ctx c = { .fn = fn, .ctx = ctx, .emb = malloc(sizeof(float) * (size_t)s->coll.dim) };
+/* Runs load_body or changes_body from seq `after`; *seq = where the handle now stands. */
+static fn_status follow_log(fn_store *s, txn_body body, int snapshot, fn_store_change_fn fn, void *ctx, int64_t after,
+                            int64_t *seq) {
+    feed_ctx c = { .fn = fn, .ctx = ctx, .after = after, .seq = after, .emb = malloc(sizeof(float) * (size_t)s->coll.dim) };
     if (!c.emb) return fn_fail(FN_ERR_NOMEM, "out of memory");
-    fn_status r = read_txn(s, load_body, &c, 1);
+    fn_status r = read_txn(s, body, &c, snapshot);
     free(c.emb);
     if (r != FN_OK) return r;
     *seq = c.seq;
     if (c.seq > s->known_seq) s->known_seq = c.seq;
     return FN_OK;
+}
+
+/* Every face in one snapshot, with the collection's seq of that snapshot. */
+static fn_status pg_load(fn_store *s, fn_store_change_fn fn, void *ctx, int64_t *seq) {
+    return follow_log(s, load_body, 1, fn, ctx, 0, seq);
 }
 
 /* Pages of changes after c->after, each page one statement (its own snapshot). Pages may see
@@ -1031,14 +1042,7 @@ static fn_status changes_body(fn_store *s, void *vctx) {
 }
 
 static fn_status pg_changes(fn_store *s, int64_t after, fn_store_change_fn fn, void *ctx, int64_t *last) {
-    feed_ctx c = { .fn = fn, .ctx = ctx, .after = after, .seq = after, .emb = malloc(sizeof(float) * (size_t)s->coll.dim) };
-    if (!c.emb) return fn_fail(FN_ERR_NOMEM, "out of memory");
-    fn_status r = read_txn(s, changes_body, &c, 0);
-    free(c.emb);
-    if (r != FN_OK) return r;
-    *last = c.seq;
-    if (c.seq > s->known_seq) s->known_seq = c.seq;
-    return FN_OK;
+    return follow_log(s, changes_body, 0, fn, ctx, after, last);
 }
 
 /* Called before every search: answers from notifications when it can (no round trip), asks
