@@ -5,32 +5,40 @@
  * Compiled with -ffp-contract=off (cmake/int8.cmake): a fused multiply-add in one path and
  * not in another would round differently. */
 #include "ops_int8.h"
+#if defined(__x86_64__) || defined(__i386__)
+#define FN_X86 1
 #include <immintrin.h>
+#endif
 
 /* ---- run-time dispatch */
 static int isa_forced = -1;
 
+/* atomics: the service embeds from several threads at once (and runs under TSan) */
 fn_int8_isa fn_int8_isa_best(void) {
-    static int best = -1;
+    static int cached = -1;
+    int best = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (best < 0) {
+        best = FN_ISA_PORTABLE;
+#ifdef FN_X86
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512vnni"))
             best = FN_ISA_VNNI;
         else if (__builtin_cpu_supports("avx2"))
             best = FN_ISA_AVX2;
-        else
-            best = FN_ISA_PORTABLE;
+#endif
+        __atomic_store_n(&cached, best, __ATOMIC_RELAXED);
     }
     return (fn_int8_isa)best;
 }
 
 fn_int8_isa fn_int8_isa_current(void) {
-    fn_int8_isa best = fn_int8_isa_best();
-    return isa_forced >= 0 && isa_forced < (int)best ? (fn_int8_isa)isa_forced : best;
+    const fn_int8_isa best = fn_int8_isa_best();
+    const int forced = __atomic_load_n(&isa_forced, __ATOMIC_RELAXED);
+    return forced >= 0 && forced < (int)best ? (fn_int8_isa)forced : best;
 }
 
-void fn_int8_set_isa(fn_int8_isa isa) { isa_forced = (int)isa; }
+void fn_int8_set_isa(fn_int8_isa isa) { __atomic_store_n(&isa_forced, (int)isa, __ATOMIC_RELAXED); }
 
 const char *fn_int8_isa_name(fn_int8_isa isa) {
     return isa == FN_ISA_VNNI ? "avx512-vnni" : isa == FN_ISA_AVX2 ? "avx2" : "portable";
@@ -95,6 +103,7 @@ static void gemm_portable(const uint8_t *A, long M, int lda, const fn_qmatrix *B
     fn_free(acc);
 }
 
+#ifdef FN_X86
 /* ---- AVX2: 2 rows × 16 columns per tile. A panel step holds 16 columns × 4 k as bytes
  * c0k0 c0k1 c0k2 c0k3 c1k0 ...; widened to words, vpmaddwd against the row's 4 activation
  * bytes (widened, repeated) gives, per column, two partial sums (k0+k1, k2+k3) that a
@@ -214,11 +223,15 @@ static void gemm_vnni(const uint8_t *A, long M, int lda, const fn_qmatrix *B, co
     }
 }
 
+#endif /* FN_X86 */
+
 void fn_gemm_u8s8(const uint8_t *A, long M, int lda, const fn_qmatrix *B, const fn_qepilogue *ep) {
     if (M <= 0) return;
     switch (fn_int8_isa_current()) {
+#ifdef FN_X86
     case FN_ISA_VNNI: gemm_vnni(A, M, lda, B, ep); break;
     case FN_ISA_AVX2: gemm_avx2(A, M, lda, B, ep); break;
+#endif
     default: gemm_portable(A, M, lda, B, ep); break;
     }
 }
