@@ -8,12 +8,12 @@ matrix product) with random weights, timed only. A face's embedding is two netwo
       prints "images_per_s X maxrss_kb Y cpu_ms_per_image Z" (images = faces)
 """
 import argparse
-import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from bench_embed_torch import time_forward
 
 BLOCKS = [(32, 32, 0)] * 3 + [(32, 64, 1)] + [(64, 64, 0)] * 3 + [(64, 128, 1)] + [(128, 128, 0)] * 2 + \
          [(128, 256, 1)] + [(256, 256, 0)] * 2 + [(256, 256, 1)]
@@ -59,19 +59,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     net = DlibResNet().eval()
-    with torch.no_grad():
-        x = torch.rand(2 * args.batch, 3, 150, 150) - 0.5
-        net(x)  # warm-up
-        n, t0, c0 = 0, time.perf_counter(), time.process_time()
-        while True:
-            net(x)
-            n += args.batch
-            dt = time.perf_counter() - t0
-            if dt >= args.seconds:
-                break
-        cpu = time.process_time() - c0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print('images_per_s %.3f maxrss_kb %d cpu_ms_per_image %.2f' % (n / dt, rss, 1e3 * cpu / n))
+    time_forward(net, torch.rand(2 * args.batch, 3, 150, 150) - 0.5, args.batch, args.seconds)
 
 
 if __name__ == '__main__':

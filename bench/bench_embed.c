@@ -18,69 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include "bench_child.h"
 
 /* model.c's weak reference does not pull the backbone out of libfacenet.a; this one does. */
 fn_status (*const bench_irv1_constructor)(const fn_tensor_set *, struct fn_model *) = fn_irv1_model_create;
 
 #define GMACS_PER_IMAGE 1.418 /* Inception-ResNet-v1 at 160x160 (DESIGN.md §2) */
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static long maxrss_kb(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
-
-/* user + system CPU seconds of this process: a load-robust measure on a shared machine */
-static double cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-}
-
-static int child(const char *model_path, int batch, double seconds) {
-    fn_model *m;
-    if (fn_model_open(model_path, &m)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-    int size = fn_model_input_size(m), dim = fn_model_dim(m);
-    fn_image *crops = calloc(batch, sizeof *crops);
-    float *emb = malloc(sizeof(float) * batch * dim);
-    uint64_t s = 42;
-    for (int i = 0; i < batch; i++) {
-        fn_image_alloc(size, size, &crops[i]);
-        for (int k = 0; k < size * size * 3; k++) { s = s * 6364136223846793005ull + 1442695040888963407ull; crops[i].rgb[k] = (uint8_t)(s >> 56); }
-    }
-    if (fn_model_embed(m, crops, batch, emb)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; } /* warm-up */
-    long n = 0;
-    double t0 = now(), c0 = cpu_seconds(), dt;
-    do {
-        fn_model_embed(m, crops, batch, emb);
-        n += batch;
-        dt = now() - t0;
-    } while (dt < seconds);
-    printf("images_per_s %.3f maxrss_kb %ld cpu_ms_per_image %.2f\n", n / dt, maxrss_kb(),
-           1e3 * (cpu_seconds() - c0) / n);
-    for (int i = 0; i < batch; i++) fn_image_free(&crops[i]);
-    free(crops); free(emb);
-    fn_model_close(m);
-    return 0;
-}
-
-/* Runs a command that prints "images_per_s X maxrss_kb Y"; returns 0 on success. */
-static int run(const char *cmd, double *ips, long *rss, double *cpu_ms) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return 1;
-    char line[256];
-    int ok = 0;
-    while (fgets(line, sizeof line, p))
-        if (sscanf(line, "images_per_s %lf maxrss_kb %ld cpu_ms_per_image %lf", ips, rss, cpu_ms) == 3) ok = 1;
-    int rc = pclose(p);
-    return ok && rc == 0 ? 0 : 1;
-}
 
 static double sgemm_peak_gflops(void) {
     const int n = 2048;
@@ -98,7 +41,7 @@ static double sgemm_peak_gflops(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 5 && !strcmp(argv[1], "--child")) return child(argv[2], atoi(argv[3]), atof(argv[4]));
+    if (argc == 5 && !strcmp(argv[1], "--child")) return bench_child(argv[2], atoi(argv[3]), atof(argv[4]));
     const char *model = NULL, *script = "bench/bench_embed_torch.py";
     double seconds = 8;
     int torch = 1, threads = 2;
@@ -134,10 +77,10 @@ int main(int argc, char **argv) {
     int fails = 0;
     for (int b = 0; b < 2; b++) {
         snprintf(cmd, sizeof cmd, "'%s' --child '%s' %d %g", exe, model, batches[b], seconds);
-        if (run(cmd, &c_ips[b], &c_rss[b], &c_cpu[b])) { fprintf(stderr, "facenet-c run failed: %s\n", cmd); fails++; }
+        if (bench_run(cmd, &c_ips[b], &c_rss[b], &c_cpu[b])) { fprintf(stderr, "facenet-c run failed: %s\n", cmd); fails++; }
         if (torch) {
             snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --batch %d --seconds %g --threads %d", script, batches[b], seconds, threads);
-            if (run(cmd, &t_ips[b], &t_rss[b], &t_cpu[b])) { fprintf(stderr, "PyTorch run failed: %s\n", cmd); fails++; }
+            if (bench_run(cmd, &t_ips[b], &t_rss[b], &t_cpu[b])) { fprintf(stderr, "PyTorch run failed: %s\n", cmd); fails++; }
         }
     }
     printf("\n| batch | facenet-c img/s | PyTorch img/s | ratio | facenet-c GFLOP/s (%% of SGEMM peak) | CPU ms/img facenet-c | CPU ms/img PyTorch | CPU ratio | peak RSS facenet-c | peak RSS PyTorch |\n");

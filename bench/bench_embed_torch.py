@@ -45,6 +45,23 @@ def write_safetensors(path, state_dict):
     os.replace(tmp, path)
 
 
+def time_forward(net, x, images_per_call, seconds):
+    """Runs net(x) for about `seconds` after one warm-up pass and prints the line the C
+    benchmarks read (also bench_dlib_torch.py's)."""
+    with torch.no_grad():
+        net(x)  # warm-up
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
+        while True:
+            net(x)
+            n += images_per_call
+            dt = time.perf_counter() - t0
+            if dt >= seconds:
+                break
+        cpu = time.process_time() - c0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print('images_per_s %.3f maxrss_kb %d cpu_ms_per_image %.2f' % (n / dt, rss, 1e3 * cpu / n))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--write-model')
@@ -58,19 +75,8 @@ def main():
         write_safetensors(args.write_model, net.state_dict())
         return
     rng = np.random.default_rng(0)
-    with torch.no_grad():
-        x = torch.from_numpy(((rng.integers(0, 256, (args.batch, 3, 160, 160)) - 127.5) / 128).astype(np.float32))
-        net(x)  # warm-up
-        n, t0, c0 = 0, time.perf_counter(), time.process_time()
-        while True:
-            net(x)
-            n += args.batch
-            dt = time.perf_counter() - t0
-            if dt >= args.seconds:
-                break
-        cpu = time.process_time() - c0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print('images_per_s %.3f maxrss_kb %d cpu_ms_per_image %.2f' % (n / dt, rss, 1e3 * cpu / n))
+    x = torch.from_numpy(((rng.integers(0, 256, (args.batch, 3, 160, 160)) - 127.5) / 128).astype(np.float32))
+    time_forward(net, x, args.batch, args.seconds)
 
 
 if __name__ == '__main__':

@@ -26,18 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static double cpu_seconds(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-}
+#include "bench_child.h"
 
 /* multiply-accumulates of one dlib ResNet pass (150x150): the convs' k*k*cin*cout per output */
 static double dlib_macs(void) {
@@ -51,43 +40,6 @@ static double dlib_macs(void) {
         cin = cout[b];
     }
     return macs + 256.0 * 128;
-}
-
-static int child(const char *model_path, int batch, double seconds) {
-    fn_model *m;
-    if (fn_model_open(model_path, &m)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-    const int size = fn_model_input_size(m), dim = fn_model_dim(m);
-    fn_image *crops = calloc(batch, sizeof *crops);
-    float *emb = malloc(sizeof(float) * batch * dim);
-    uint64_t s = 42;
-    for (int i = 0; i < batch; i++) {
-        fn_image_alloc(size, size, &crops[i]);
-        for (int k = 0; k < size * size * 3; k++) { s = s * 6364136223846793005ull + 1442695040888963407ull; crops[i].rgb[k] = (uint8_t)(s >> 56); }
-    }
-    if (fn_model_embed(m, crops, batch, emb)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; } /* warm-up */
-    long n = 0;
-    double t0 = now(), c0 = cpu_seconds(), dt;
-    do {
-        fn_model_embed(m, crops, batch, emb);
-        n += batch;
-        dt = now() - t0;
-    } while (dt < seconds);
-    printf("images_per_s %.3f maxrss_kb %ld cpu_ms_per_image %.2f\n", n / dt, 0L, 1e3 * (cpu_seconds() - c0) / n);
-    for (int i = 0; i < batch; i++) fn_image_free(&crops[i]);
-    free(crops); free(emb);
-    fn_model_close(m);
-    return 0;
-}
-
-static int run(const char *cmd, double *ips, double *cpu_ms) {
-    FILE *p = popen(cmd, "r");
-    if (!p) return 1;
-    char line[256];
-    long rss;
-    int ok = 0;
-    while (fgets(line, sizeof line, p))
-        if (sscanf(line, "images_per_s %lf maxrss_kb %ld cpu_ms_per_image %lf", ips, &rss, cpu_ms) == 3) ok = 1;
-    return ok && pclose(p) == 0 ? 0 : 1;
 }
 
 /* ---- VNNI peak: 12 independent vpdpbusd chains per thread, nothing but registers */
@@ -171,7 +123,7 @@ static long file_size(const char *p) {
 }
 
 int main(int argc, char **argv) {
-    if (argc == 5 && !strcmp(argv[1], "--child")) return child(argv[2], atoi(argv[3]), atof(argv[4]));
+    if (argc == 5 && !strcmp(argv[1], "--child")) return bench_child(argv[2], atoi(argv[3]), atof(argv[4]));
     const char *fmodel = "models/dlib_resnet.safetensors", *qmodel = "models/dlib_resnet_int8.safetensors";
     const char *lfw = "../shared/data/lfw/deepfunneled";
     double seconds = 8;
@@ -221,7 +173,8 @@ int main(int argc, char **argv) {
             if (w < 2) snprintf(cmd, sizeof cmd, "'%s' --child '%s' %d %g", exe, w ? qmodel : fmodel, batches[b], seconds);
             else snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/bench_dlib_torch.py --batch %d --seconds %g --threads %d",
                           batches[b], seconds, threads);
-            if (run(cmd, &ips[w][b], &cms[w][b])) { fprintf(stderr, "%s run failed: %s\n", names[w], cmd); fails++; }
+            long rss;
+            if (bench_run(cmd, &ips[w][b], &rss, &cms[w][b])) { fprintf(stderr, "%s run failed: %s\n", names[w], cmd); fails++; }
         }
     const double macs = 2 * dlib_macs(); /* two passes per face */
     printf("\ndlib ResNet, faces/s (each face: chip + mirror, 2 x %.0f M MACs)\n", dlib_macs() * 1e-6);

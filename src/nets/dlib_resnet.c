@@ -340,6 +340,16 @@ fn_status fn_dlib_resnet_embed_with(struct fn_model *m, const fn_image *crops, i
     return s;
 }
 
+void fn_dlib_resnet_set_facts(struct fn_model *m) {
+    m->arch = "dlib_resnet";
+    m->dim = FN_DLIB_DIM;
+    m->input_size = FN_DLIB_INPUT;
+    m->crop = FN_CROP_CHIP5;
+    m->crop_margin = 0;
+    m->chip_padding = 0.25f;
+    m->standardize = FN_STD_FIXED;
+}
+
 static fn_status embed(struct fn_model *m, const fn_image *crops, int n, float *out) {
     return fn_dlib_resnet_embed_with(m, crops, n, out, fn_dlib_resnet_forward);
 }
@@ -367,13 +377,7 @@ fn_status fn_dlib_resnet_model_create(const fn_tensor_set *ts, struct fn_model *
         else memcpy(net->fc, fc, sizeof(float) * 256 * FN_DLIB_DIM);
     }
     if (s) { free_net(net); return s; }
-    m->arch = "dlib_resnet";
-    m->dim = FN_DLIB_DIM;
-    m->input_size = FN_DLIB_INPUT;
-    m->crop = FN_CROP_CHIP5;
-    m->crop_margin = 0;
-    m->chip_padding = 0.25f;
-    m->standardize = FN_STD_FIXED;
+    fn_dlib_resnet_set_facts(m);
     m->impl = net;
     m->embed = embed;
     m->destroy = destroy;

@@ -13,6 +13,8 @@
 fn_status fn_dlib_resnet_forward(struct fn_model *m, const fn_image *crops, int n, float *out);
 
 /* ---- for the int8 network (nets/dlib_resnet_int8.c, issue 18) */
+/* arch, dim, input size, crop and standardisation of the dlib ResNet (float or int8) */
+void fn_dlib_resnet_set_facts(struct fn_model *m);
 /* The embedding of crops (chip + mirror descriptors summed, L2-normalised) with the given
  * raw-descriptor forward. */
 fn_status fn_dlib_resnet_embed_with(struct fn_model *m, const fn_image *crops, int n, float *out,

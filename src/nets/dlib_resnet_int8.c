@@ -246,13 +246,7 @@ fn_status fn_dlib_resnet_int8_model_create(const fn_tensor_set *ts, struct fn_mo
             if (!isfinite(net->fc[i])) s = fn_fail(FN_ERR_FORMAT, "int8 model: fc holds a non-finite value");
     }
     if (s) { free_qnet(net); return s; }
-    m->arch = "dlib_resnet";
-    m->dim = FN_DLIB_DIM;
-    m->input_size = FN_DLIB_INPUT;
-    m->crop = FN_CROP_CHIP5;
-    m->crop_margin = 0;
-    m->chip_padding = 0.25f;
-    m->standardize = FN_STD_FIXED;
+    fn_dlib_resnet_set_facts(m);
     m->int8 = 1;
     m->impl = net;
     m->embed = embed;
