@@ -5,7 +5,7 @@
  *   bench_serve [--photos DIR] [--n PHOTOS] [--requests R] [--workers W] [--rounds K]
  *
  * Both sides run W requests at a time (the server: W workers and W keep-alive client
- * connections; in-process: W threads, each one-threaded BLAS/OpenMP as the workers are),
+ * connections; in-process: W threads, one-threaded BLAS/OpenMP when W > 1 as the workers are),
  * over a gallery holding the photos' faces. Phases alternate (in-process, HTTP, ...) K
  * times so that load drift on a shared machine hits both alike; the median round counts. */
 #define _GNU_SOURCE
@@ -28,14 +28,14 @@ static int n_photos;
 /* ---------------------------------------------------------------- in-process */
 typedef struct {
     fn_detector *det; fn_model *model; fn_gallery *g;
-    int first, count, stride;
+    int first, count, stride, one_thread;
     double *lat;
     int failures;
 } inproc_job;
 
 static void *inproc_thread(void *arg) {
     inproc_job *j = arg;
-    omp_set_num_threads(1);
+    if (j->one_thread) omp_set_num_threads(1); /* as the server's workers: one-threaded only when there are several */
     int dim = fn_model_dim(j->model);
     for (int r = 0; r < j->count; r++) {
         int i = j->first + r * j->stride;
@@ -203,7 +203,7 @@ int main(int argc, char **argv) {
     int port = fn_server_port(srv);
 
     /* the in-process side: its own detector, model and handle on the same collection */
-    inproc_job base = { 0 };
+    inproc_job base = { .one_thread = workers > 1 };
     fn_detector_open(o.mtcnn, &base.det);
     fn_model_open(o.model, &base.model);
     /* enrol every photo through HTTP (the server creates the key's collection) */
