@@ -24,15 +24,18 @@ fn_status fn_ann_remove(fn_ann *a, const int64_t *ids, int64_t n);
 fn_status fn_ann_search(const fn_ann *a, const float *q, int nq, int kc, int64_t *ids);
 int64_t fn_ann_size(const fn_ann *a);      /* vectors held (stale ones included) */
 fn_index_kind fn_ann_kind(const fn_ann *a);
-/* Persisted beside the database: a header (magic, version, kind, dim, the change seq the
- * index reflects) then FAISS's own serialisation; written atomically. Load refuses a file
- * of another kind or dimension (FN_ERR_MISMATCH) or a damaged one (FN_ERR_FORMAT). */
+/* Persisted beside the database: a header (magic, version, kind, the change seq the index
+ * reflects, the payload's size and sha256) then FAISS's own serialisation; written
+ * atomically. Load refuses a file of another kind or dimension (FN_ERR_MISMATCH) or a
+ * damaged one (FN_ERR_FORMAT): the hash is checked before FAISS parses a byte, since FAISS
+ * leaks, and can abort, on damaged input. */
 fn_status fn_ann_save(const fn_ann *a, const char *path, int64_t seq);
 fn_status fn_ann_load(const char *path, fn_index_kind kind, int dim, fn_ann **out, int64_t *seq);
 void fn_ann_free(fn_ann *a);
-/* FAISS's serialisation alone (ann_faiss.cpp), under the header fn_ann_save writes. */
-fn_status fn_ann_write_faiss(const fn_ann *a, FILE *f);
-fn_status fn_ann_read_faiss(FILE *f, fn_index_kind kind, int dim, fn_ann **out);
+/* FAISS's serialisation alone (ann_faiss.cpp), in memory (*buf: free()), under the header
+ * fn_ann_save writes. */
+fn_status fn_ann_serialize(const fn_ann *a, void **buf, size_t *size);
+fn_status fn_ann_deserialize(const void *buf, size_t size, fn_index_kind kind, int dim, fn_ann **out);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -129,16 +130,45 @@ fn_status fn_ann_search(const fn_ann *a, const float *q, int nq, int kc, int64_t
 int64_t fn_ann_size(const fn_ann *a) { return a ? a->index->ntotal : 0; }
 fn_index_kind fn_ann_kind(const fn_ann *a) { return a ? a->kind : FN_INDEX_EXACT; }
 
-fn_status fn_ann_write_faiss(const fn_ann *a, FILE *f) {
-    return guarded("write", [&]() -> fn_status { faiss::write_index(a->index.get(), f); return FN_OK; });
+fn_status fn_ann_serialize(const fn_ann *a, void **buf, size_t *size) {
+    *buf = nullptr;
+    *size = 0;
+    return guarded("write", [&]() -> fn_status {
+        faiss::VectorIOWriter w;
+        faiss::write_index(a->index.get(), &w);
+        void *p = malloc(w.data.size() ? w.data.size() : 1);
+        if (!p) return fn_fail(FN_ERR_NOMEM, "gallery: out of memory for a %zu-byte index", w.data.size());
+        memcpy(p, w.data.data(), w.data.size());
+        *buf = p;
+        *size = w.data.size();
+        return FN_OK;
+    });
 }
 
-fn_status fn_ann_read_faiss(FILE *f, fn_index_kind kind, int dim, fn_ann **out) {
+namespace {
+// Reads FAISS's serialisation straight from the caller's buffer (VectorIOReader would copy it).
+struct BufferReader : faiss::IOReader {
+    const uint8_t *p;
+    size_t n, at = 0;
+    BufferReader(const void *buf, size_t size) : p((const uint8_t *)buf), n(size) {}
+    size_t operator()(void *ptr, size_t size, size_t nitems) override {
+        if (size == 0 || at >= n) return 0;
+        size_t items = std::min(nitems, (n - at) / size);
+        if (items == 0) return 0; // FAISS reads empty vectors with a null destination
+        memcpy(ptr, p + at, items * size);
+        at += items * size;
+        return items;
+    }
+};
+} // namespace
+
+fn_status fn_ann_deserialize(const void *buf, size_t size, fn_index_kind kind, int dim, fn_ann **out) {
     *out = nullptr;
     fn_status s = guarded("read", [&]() -> fn_status {
         std::unique_ptr<fn_ann> a(new fn_ann);
         a->kind = kind;
-        a->index.reset(faiss::read_index(f));
+        BufferReader r(buf, size);
+        a->index.reset(faiss::read_index(&r));
         if (a->index->d != dim) return fn_fail(FN_ERR_MISMATCH, "gallery: index of %d-d vectors, not %d-d", (int)a->index->d, dim);
         bool ok = kind == FN_INDEX_IVF ? dynamic_cast<faiss::IndexIVF *>(a->index.get()) != nullptr
                                        : dynamic_cast<faiss::IndexIDMap2 *>(a->index.get()) != nullptr;

@@ -15,8 +15,12 @@ fn_status fn_ann_remove(fn_ann *a, const int64_t *ids, int64_t n) { return no_fa
 fn_status fn_ann_search(const fn_ann *a, const float *q, int nq, int kc, int64_t *ids) { return no_faiss(); }
 int64_t fn_ann_size(const fn_ann *a) { return 0; }
 fn_index_kind fn_ann_kind(const fn_ann *a) { return FN_INDEX_EXACT; }
-fn_status fn_ann_write_faiss(const fn_ann *a, FILE *f) { return no_faiss(); }
-fn_status fn_ann_read_faiss(FILE *f, fn_index_kind kind, int dim, fn_ann **out) {
+fn_status fn_ann_serialize(const fn_ann *a, void **buf, size_t *size) {
+    *buf = NULL;
+    *size = 0;
+    return no_faiss();
+}
+fn_status fn_ann_deserialize(const void *buf, size_t size, fn_index_kind kind, int dim, fn_ann **out) {
     *out = NULL;
     return no_faiss();
 }
