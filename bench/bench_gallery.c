@@ -16,6 +16,7 @@
 #include "facenet.h"
 #include "core.h"
 #include "tensors.h"
+#include "lfw_open_set.h"
 #include <cblas.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -113,24 +114,12 @@ int main(int argc, char **argv) {
 
     /* --- the LFW embeddings and the open-set split */
     char path[1200];
-    float *lfw; int64_t rows, dim, nl, ns;
-    int64_t *labels; char **names;
-    snprintf(path, sizeof path, "%s/embeddings.npy", emb_dir);
-    if (fn_npy_load_f32(path, &lfw, &rows, &dim)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-    snprintf(path, sizeof path, "%s/labels.npy", emb_dir);
-    if (fn_npy_load_i64(path, &labels, &nl) || nl != rows) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-    snprintf(path, sizeof path, "%s/label_strings.npy", emb_dir);
-    if (fn_npy_load_unicode(path, &names, &ns) || ns != rows) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-    int64_t n_labels = 0;
-    for (int64_t i = 0; i < rows; i++) if (labels[i] + 1 > n_labels) n_labels = labels[i] + 1;
-    int *count = calloc(n_labels, sizeof *count), *first = malloc(sizeof *first * n_labels);
-    for (int64_t i = rows - 1; i >= 0; i--) { count[labels[i]]++; first[labels[i]] = (int)i; }
-    int n_enrol = 0, n_probe = 0;
-    int *enrol = malloc(sizeof *enrol * rows), *probe = malloc(sizeof *probe * rows);
-    for (int64_t i = 0; i < rows; i++) {
-        if (count[labels[i]] >= 2 && first[labels[i]] == i) enrol[n_enrol++] = (int)i;
-        else probe[n_probe++] = (int)i;
-    }
+    lfw_open_set ls;
+    if (lfw_open_set_load(emb_dir, &ls)) return 1;
+    float *lfw = ls.emb;
+    const int64_t rows = ls.rows, dim = ls.dim;
+    char **names = ls.names;
+    int *enrol = ls.enrol, *probe = ls.probe, n_enrol = ls.n_enrol, n_probe = ls.n_probe;
     if (n_queries > n_probe) n_queries = n_probe;
     printf("LFW: %lld embeddings (%lld-d): %d enrolled, %d probes (%d used as queries, evenly spaced)\n",
            (long long)rows, (long long)dim, n_enrol, n_probe, n_queries);

@@ -1,0 +1,131 @@
+/* bench_gallery_lfw.c — open-set identification on LFW (issue 13's acceptance): enrol the
+ * first photo of every person with two or more, probe with their other photos (known) and
+ * with every photo of people with one (strangers, who must come back unknown).
+ * Reports, for the gallery (nearest subject, similarity) and for `classify`'s SVM (libsvm
+ * one-vs-one vote, rejected by the distance to the nearest enrolled face as `classify
+ * predict` does):
+ *   rank-1: known probes whose best subject is right (closed set);
+ *   DIR@FAR: the threshold that accepts FAR of the strangers, and the share of known probes
+ *            named right and accepted at it (detection-and-identification rate);
+ *   at the default threshold (similarity 0.5): DIR and FAR.
+ * usage: bench_gallery_lfw EMB_DIR [--no-svm]
+ *   EMB_DIR: `facenet export-embeddings ../shared/data/lfw/deepfunneled -o EMB_DIR` */
+#define _GNU_SOURCE
+#include "facenet.h"
+#include "core.h"
+#include "tensors.h"
+#include "lfw_open_set.h"
+#include "classify/svm.h"
+#include <unistd.h>
+
+static int cmp_float_desc(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x > y ? -1 : x < y;
+}
+
+/* Figures from per-probe (right name?, score): strangers' scores give the thresholds. */
+static void report(const char *name, const int *right, const float *score, const int *known, int n, float default_t) {
+    int nk = 0, ns = 0, r1 = 0;
+    float *strangers = malloc(sizeof *strangers * n);
+    for (int i = 0; i < n; i++) {
+        if (known[i]) { nk++; r1 += right[i]; }
+        else strangers[ns++] = score[i];
+    }
+    qsort(strangers, (size_t)ns, sizeof *strangers, cmp_float_desc);
+    printf("%s: %d known probes, %d stranger probes; rank-1 %.4f\n", name, nk, ns, r1 / (double)nk);
+    const double fars[2] = { 0.01, 0.001 };
+    for (int f = 0; f < 2; f++) {
+        int m = (int)floor(fars[f] * ns);   /* strangers allowed above the threshold */
+        float t = m < ns ? strangers[m] : -INFINITY; /* accept score > t */
+        int dir = 0, fa = 0;
+        for (int i = 0; i < n; i++) {
+            if (known[i]) dir += right[i] && score[i] > t;
+            else fa += score[i] > t;
+        }
+        printf("  DIR@FAR=%g: %.4f (threshold score > %.4f, FAR %.4f)\n", fars[f], dir / (double)nk, (double)t, fa / (double)ns);
+    }
+    int dir = 0, fa = 0;
+    for (int i = 0; i < n; i++) {
+        if (known[i]) dir += right[i] && score[i] >= default_t;
+        else fa += score[i] >= default_t;
+    }
+    printf("  at the default threshold (score >= %.4f): DIR %.4f, FAR %.4f\n", (double)default_t, dir / (double)nk, fa / (double)ns);
+    free(strangers);
+}
+
+int main(int argc, char **argv) {
+    const char *emb_dir = NULL;
+    int svm = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-svm")) svm = 0;
+        else if (argv[i][0] != '-') emb_dir = argv[i];
+        else { fprintf(stderr, "usage: bench_gallery_lfw EMB_DIR [--no-svm]\n"); return 2; }
+    }
+    if (!emb_dir) { fprintf(stderr, "usage: bench_gallery_lfw EMB_DIR [--no-svm]\n"); return 2; }
+    char path[1200];
+    lfw_open_set ls;
+    if (lfw_open_set_load(emb_dir, &ls)) return 1;
+    float *emb = ls.emb;
+    const int64_t rows = ls.rows, dim = ls.dim;
+    char **names = ls.names;
+    int *enrol = ls.enrol, *probe = ls.probe, *known = ls.known, n_enrol = ls.n_enrol, n_probe = ls.n_probe;
+    printf("LFW (%s): %lld embeddings, %d people enrolled (first photo), %d probes\n", emb_dir, (long long)rows, n_enrol, n_probe);
+
+    /* --- the gallery */
+    char db[64];
+    snprintf(db, sizeof db, "/tmp/fn_bench_gallery_lfw_%d.db", (int)getpid());
+    fn_gallery_options o;
+    fn_gallery_options_default(&o);
+    o.model_id = "lfw-bench"; o.dim = (int)dim; o.create = 1; o.index = FN_INDEX_EXACT;
+    fn_model_similarity_calib(NULL, &o.calib);
+    if (dim == 128) { o.calib.threshold = 0.418f; o.calib.slope = 31.04f; } /* the dlib ResNet's (similarity.c) */
+    fn_gallery *g;
+    if (fn_gallery_open(db, &o, &g)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+    fn_gallery_face *faces = calloc(n_enrol, sizeof *faces);
+    for (int i = 0; i < n_enrol; i++) faces[i] = (fn_gallery_face){ .subject = names[enrol[i]], .embedding = emb + (size_t)enrol[i] * dim };
+    if (fn_gallery_enroll_many(g, faces, n_enrol, NULL, NULL)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+    float *q = malloc(sizeof(float) * n_probe * dim), *score = malloc(sizeof *score * n_probe);
+    for (int i = 0; i < n_probe; i++) memcpy(q + (size_t)i * dim, emb + (size_t)probe[i] * dim, sizeof(float) * dim);
+    fn_gallery_match *m = malloc(sizeof *m * n_probe);
+    int *nf = malloc(sizeof *nf * n_probe), *right = malloc(sizeof *right * n_probe);
+    double t0 = fn_now();
+    if (fn_gallery_search_subjects(g, q, n_probe, 1, m, nf)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+    double t_search = fn_now() - t0;
+    for (int i = 0; i < n_probe; i++) {
+        right[i] = known[i] && nf[i] && !strcmp(m[i].subject, names[probe[i]]);
+        score[i] = nf[i] ? m[i].similarity : 0;
+    }
+    printf("similarity 1/(1+exp(%.2f(d-%.3f))); %d searches in %.2f s\n", (double)o.calib.slope, (double)o.calib.threshold, n_probe, t_search);
+    report("gallery (nearest subject, similarity)", right, score, known, n_probe, 0.5f);
+    fn_gallery_close(g);
+    snprintf(path, sizeof path, "rm -f %s %s-wal %s-shm", db, db, db);
+    if (system(path)) {}
+
+    /* --- classify's SVM on the same split */
+    if (svm) {
+        int *y = malloc(sizeof *y * n_enrol);
+        float *x = malloc(sizeof(float) * n_enrol * dim);
+        for (int i = 0; i < n_enrol; i++) { y[i] = i; memcpy(x + (size_t)i * dim, emb + (size_t)enrol[i] * dim, sizeof(float) * dim); }
+        struct svm_model *sm;
+        t0 = fn_now();
+        if (fn_svm_train(x, y, n_enrol, (int)dim, FN_CLASSIFIER_DEFAULT_C, 666, &sm)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+        printf("SVM: %d classes trained in %.1f s\n", n_enrol, fn_now() - t0);
+        t0 = fn_now();
+        for (int i = 0; i < n_probe; i++) {
+            int vote;
+            const float *xi = q + (size_t)i * dim;
+            fn_svm_predict(sm, xi, (int)dim, n_enrol, &vote, NULL);
+            float nearest = INFINITY;
+            for (int e = 0; e < n_enrol; e++) {
+                float d = sqrtf(fn_distance_sq(xi, x + (size_t)e * dim, (int)dim));
+                if (d < nearest) nearest = d;
+            }
+            right[i] = known[i] && vote >= 0 && vote < n_enrol && !strcmp(names[enrol[vote]], names[probe[i]]);
+            score[i] = -nearest; /* classify predict: unknown when the nearest enrolled face is farther */
+        }
+        printf("SVM: %d predictions in %.1f s\n", n_probe, fn_now() - t0);
+        report("classify SVM (one-vs-one vote; score -nearest enrolled distance)", right, score, known, n_probe, -0.42f);
+        fn_svm_free(sm);
+    }
+    return 0;
+}
