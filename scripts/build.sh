@@ -8,7 +8,7 @@ case "$kind" in
            cmake --build build -j2 ;;
   asan)    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFN_SANITIZE=ON >/dev/null
            cmake --build build-asan -j2 ;;
-  fuzz)    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFN_FUZZ=ON >/dev/null
+  fuzz)    CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFN_FUZZ=ON >/dev/null
            cmake --build build-fuzz -j2 ;;
   *) echo "usage: scripts/build.sh [release|asan|fuzz]" >&2; exit 2 ;;
 esac
