@@ -333,6 +333,14 @@ assert (pil_rgb(data) == (rgb16 >> 8)).all()
 data = raw_tiff(13, 7, {262: (3, [2]), 277: (3, [4]), 284: (3, [1]), 338: (3, [2]), 258: (3, [16] * 4), 278: (4, [7])},
                 [rgba16.astype('<u2').tobytes()])
 add('tiff_rgba16.tif', data, pil_rgb(data))
+# associated (premultiplied) alpha, ExtraSamples = 1: PIL divides it out ("RGBa")
+pm = rgba.copy()
+pm[..., :3] = (rgba[..., :3].astype(int) * rgba[..., 3:] // 255).astype(np.uint8)
+pm[0, :3, 3] = [0, 1, 255]
+data = raw_tiff(13, 7, {262: (3, [2]), 277: (3, [4]), 284: (3, [1]), 338: (3, [1]), 258: (3, [8] * 4), 278: (4, [7])},
+                [pm.tobytes()])
+assert Image.open(io.BytesIO(data)).mode == 'RGBA'
+add('tiff_rgba_premultiplied.tif', data, pil_rgb(data))
 data = raw_tiff(13, 7, {262: (3, [1]), 277: (3, [1]), 258: (3, [16]), 278: (4, [7])}, [gray16.astype('<u2').tobytes()])
 add('tiff_gray16.tif', data, rgb_of_gray((gray16 >> 8).astype(np.uint8)), truth='numpy')  # PIL: I;16, clips
 # tiled: 37x21 in 16x16 tiles (edge tiles padded), 8-bit RGB

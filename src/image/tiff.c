@@ -1,6 +1,7 @@
 /* tiff.c — TIFF decode (libtiff): the first page, striped or tiled, contiguous samples:
  * grey / grey+alpha / RGB / RGBA / palette / CMYK at 1..16 bits, JPEG-compressed YCbCr
- * (libtiff converts to RGB), to 8-bit RGB as PIL's convert("RGB"): alpha dropped, 16-bit
+ * (libtiff converts to RGB), to 8-bit RGB as PIL's convert("RGB"): alpha dropped (a
+ * premultiplied one first divided out, as PIL's "RGBa" unpacking does), 16-bit
  * samples keep their high byte (PIL's "RGB;16" unpackers; for 16-bit grey PIL clips
  * instead, we keep the high byte as the PNG path does), a palette's 16-bit entries their
  * high byte, min-is-white inverted, CMYK through PIL's cmyk2rgb. Other layouts (separate
@@ -55,8 +56,16 @@ static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt
 /* What the pixel loop needs to turn one row of samples into RGB. */
 typedef struct {
     int photometric, bps, spp, cmyk;
+    int premultiplied; /* sample index of an associated (premultiplied) alpha, or 0 */
     const uint16_t *map[3]; /* palette */
 } tiff_layout;
+
+/* PIL's "RGBa"/"La" unpacking: colour * 255 / alpha (integer division), 0 where alpha is 0 */
+static uint8_t unpremultiply(unsigned v, unsigned a) {
+    if (a == 0) return 0;
+    unsigned u = v * 255 / a;
+    return (uint8_t)(u > 255 ? 255 : u);
+}
 
 static unsigned sample_at(const uint8_t *row, size_t i, int bps) {
     switch (bps) {
@@ -86,6 +95,10 @@ static void convert_row(const tiff_layout *L, const uint8_t *row, int n, uint8_t
             unsigned v = sample_at(row, i, L->bps) * 255 / grey_max;
             if (L->photometric == PHOTOMETRIC_MINISWHITE) v = 255 - v;
             rgb[0] = rgb[1] = rgb[2] = (uint8_t)v;
+        }
+        if (L->premultiplied) {
+            unsigned a = sample_at(row, i + L->premultiplied, L->bps);
+            for (int c = 0; c < 3; c++) rgb[c] = unpremultiply(rgb[c], a);
         }
     }
 }
@@ -194,7 +207,13 @@ fn_status fn_image_decode_tiff(const uint8_t *data, size_t size, int exif_rotate
         photometric = PHOTOMETRIC_RGB;
     }
     if ((s = fn_image_alloc((int)w, (int)h, &img)) != FN_OK) goto done;
-    tiff_layout L = {photometric, bps, spp, 0, {NULL, NULL, NULL}};
+    tiff_layout L = {photometric, bps, spp, 0, 0, {NULL, NULL, NULL}};
+    uint16_t n_extra = 0, *extra = NULL;
+    const int colours = photometric == PHOTOMETRIC_RGB ? 3 : 1;
+    if ((photometric == PHOTOMETRIC_RGB || photometric == PHOTOMETRIC_MINISBLACK) &&
+        TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &n_extra, &extra) && n_extra >= 1 &&
+        extra[0] == EXTRASAMPLE_ASSOCALPHA && spp > colours)
+        L.premultiplied = colours;
     const int bits_ok = bps == 8 || bps == 16 || ((bps == 1 || bps == 2 || bps == 4) && spp == 1);
     int direct = planar == PLANARCONFIG_CONTIG && bits_ok && spp <= 16;
     switch (photometric) {
