@@ -377,6 +377,7 @@ fn_status fn_gallery_info(fn_gallery *g, fn_gallery_stats *out) {
     pthread_mutex_lock(&g->store_mu);
     fn_status r = refresh_locked(g);
     if (r == FN_OK) r = g->ops->count(g->store, &out->n_subjects, &out->n_faces);
+    out->change_seq = g->seq; /* written only under store_mu: read it there (TSan) */
     pthread_mutex_unlock(&g->store_mu);
     out->dim = g->coll.dim;
     snprintf(out->model_id, sizeof out->model_id, "%s", g->coll.model_id);
@@ -386,7 +387,6 @@ fn_status fn_gallery_info(fn_gallery *g, fn_gallery_stats *out) {
     out->index = g->ann ? fn_ann_kind(g->ann) : FN_INDEX_EXACT;
     pthread_rwlock_unlock(&g->lock);
     out->calib = g->coll.calib;
-    out->change_seq = g->seq;
     return r;
 }
 
