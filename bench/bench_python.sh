@@ -9,7 +9,12 @@
 #     weights of the tests) through facenet_c.compat.facenet_pytorch against PyTorch
 #     (Debian's python3-torch: facenet-pytorch's MTCNN algorithm and weights,
 #     tools/mtcnn_torch_reference.py, and its InceptionResnetV1 module) in the same run.
-# Both sides use 2 threads. A benchmark, not a test.
+# Both sides use 2 threads; facenet-c with the CLI's passive OpenMP wait policy (the C side set
+# here as cli/main.c sets it, the Python side by the package itself), PyTorch with 2 OpenMP
+# threads and one OpenBLAS thread per caller (OpenBLAS's own spinning threads on top of
+# OpenMP's starve each other under chrt -f: 620 instead of 83 ms for obama-240p).
+# Quiet numbers: flock /work/notes/bench.lock chrt -f 50 bench/bench_python.sh build.
+# A benchmark, not a test.
 set -u
 BUILD=${1:?usage: bench_python.sh BUILD_DIR [SHARED_DIR] [RUNS] [ROUNDS]}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +33,7 @@ trap 'rm -rf "$TMP"' EXIT
 echo "CPU: $(lscpu | grep 'Model name' | sed 's/Model name: *//'), $(nproc) cores"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
-    "$BUILD/bench_python_pipeline" "$MTCNN" "$MODEL" "$RUNS" "${IMAGES[@]}" > "$TMP/c_$r.txt" || exit 1
+    OMP_WAIT_POLICY=passive "$BUILD/bench_python_pipeline" "$MTCNN" "$MODEL" "$RUNS" "${IMAGES[@]}" > "$TMP/c_$r.txt" || exit 1
     /usr/bin/python3 "$SRC/bench/bench_python.py" fr "$MTCNN" "$MODEL" "$RUNS" "${IMAGES[@]}" > "$TMP/py_$r.txt" || exit 1
 done
 "$BUILD/test_irv1" --write-model "$TMP/irv1.safetensors" 512 >/dev/null || exit 1
@@ -36,7 +41,7 @@ have_torch=0
 /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null && have_torch=1
 for r in $(seq "$ROUNDS"); do
     /usr/bin/python3 "$SRC/bench/bench_python.py" facenet_pytorch "$SHARED/models/mtcnn" "$TMP/irv1.safetensors" "$RUNS" "${IMAGES[@]}" > "$TMP/fp_$r.txt" || exit 1
-    [ $have_torch = 1 ] && { /usr/bin/python3 "$SRC/bench/bench_python.py" torch "$SHARED/models/mtcnn" "$TMP/irv1.safetensors" "$RUNS" "${IMAGES[@]}" > "$TMP/pt_$r.txt" 2>/dev/null || exit 1; }
+    [ $have_torch = 1 ] && { OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$SRC/bench/bench_python.py" torch "$SHARED/models/mtcnn" "$TMP/irv1.safetensors" "$RUNS" "${IMAGES[@]}" > "$TMP/pt_$r.txt" 2>/dev/null || exit 1; }
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/python3 - "$TMP" "$ROUNDS" "$have_torch" <<'PY'
@@ -69,5 +74,5 @@ if have_torch:
     t = table(pt, fp, "pytorch", "facenet_c", "resnet(mtcnn(img)), keep_all, 512-d Inception-ResNet-v1: PyTorch vs facenet_c.compat.facenet_pytorch")
     print("facenet_c is %.2fx faster than PyTorch on the whole set" % t)
 else:
-    print("\n(no torch/torchvision here: the PyTorch comparison was not run)")
+    print("\n(no torch/torchvision here: the PyTorch comparison was not run; apt-get install python3-torch python3-torchvision)")
 PY

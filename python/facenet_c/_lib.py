@@ -68,6 +68,10 @@ def _load():
                       "or set FACENET_LIB. Tried: " + "; ".join(tried))
 
 
+# The CLI's OpenMP wait policy (cli/main.c): threads that spin between parallel regions steal
+# the cores BLAS and the other workers need. libgomp reads it once, when it is first loaded
+# into the process, so this applies unless the user set it or loaded OpenMP (e.g. torch) first.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 lib, LIB_PATH = _load()
 
 lib.fn_status_str.restype = c_char_p
