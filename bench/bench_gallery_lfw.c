@@ -8,8 +8,11 @@
  *   DIR@FAR: the threshold that accepts FAR of the strangers, and the share of known probes
  *            named right and accepted at it (detection-and-identification rate);
  *   at the default threshold (similarity 0.5): DIR and FAR.
- * usage: bench_gallery_lfw EMB_DIR [--no-svm]
- *   EMB_DIR: `facenet export-embeddings ../shared/data/lfw/deepfunneled -o EMB_DIR` */
+ * Scores are minus the distance (the similarity is monotone in it; its floats saturate at 1).
+ * usage: bench_gallery_lfw EMB_DIR [--model PATH] [--no-svm]
+ *   EMB_DIR: `facenet validate LFW --cache C.npy`, then tools/lfw_cache_to_export.py C.npy EMB_DIR
+ *   (the faces validate embeds); --model: whose similarity calibration (default
+ *   models/dlib_resnet.safetensors) */
 #define _GNU_SOURCE
 #include "facenet.h"
 #include "core.h"
@@ -54,14 +57,18 @@ static void report(const char *name, const int *right, const float *score, const
 }
 
 int main(int argc, char **argv) {
-    const char *emb_dir = NULL;
+    const char *emb_dir = NULL, *model_path = "models/dlib_resnet.safetensors";
+    const char *usage = "usage: bench_gallery_lfw EMB_DIR [--model PATH] [--no-svm]\n";
     int svm = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--no-svm")) svm = 0;
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model_path = argv[++i];
         else if (argv[i][0] != '-') emb_dir = argv[i];
-        else { fprintf(stderr, "usage: bench_gallery_lfw EMB_DIR [--no-svm]\n"); return 2; }
+        else { fputs(usage, stderr); return 2; }
     }
-    if (!emb_dir) { fprintf(stderr, "usage: bench_gallery_lfw EMB_DIR [--no-svm]\n"); return 2; }
+    if (!emb_dir) { fputs(usage, stderr); return 2; }
+    fn_model *model;
+    if (fn_model_open(model_path, &model)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
     char path[1200];
     lfw_open_set ls;
     if (lfw_open_set_load(emb_dir, &ls)) return 1;
@@ -77,8 +84,8 @@ int main(int argc, char **argv) {
     fn_gallery_options o;
     fn_gallery_options_default(&o);
     o.model_id = "lfw-bench"; o.dim = (int)dim; o.create = 1; o.index = FN_INDEX_EXACT;
-    fn_model_similarity_calib(NULL, &o.calib);
-    if (dim == 128) { o.calib.threshold = 0.418f; o.calib.slope = 31.04f; } /* the dlib ResNet's (similarity.c) */
+    fn_model_similarity_calib(model, &o.calib);
+    fn_model_close(model);
     fn_gallery *g;
     if (fn_gallery_open(db, &o, &g)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
     fn_gallery_face *faces = calloc(n_enrol, sizeof *faces);
@@ -93,10 +100,10 @@ int main(int argc, char **argv) {
     double t_search = fn_now() - t0;
     for (int i = 0; i < n_probe; i++) {
         right[i] = known[i] && nf[i] && !strcmp(m[i].subject, names[probe[i]]);
-        score[i] = nf[i] ? m[i].similarity : 0;
+        score[i] = nf[i] ? -m[i].distance : -INFINITY; /* the similarity's order; floats of a steep similarity tie near 1 */
     }
     printf("similarity 1/(1+exp(%.2f(d-%.3f))); %d searches in %.2f s\n", (double)o.calib.slope, (double)o.calib.threshold, n_probe, t_search);
-    report("gallery (nearest subject, similarity)", right, score, known, n_probe, 0.5f);
+    report("gallery (nearest subject; score -distance, similarity 0.5 at -threshold)", right, score, known, n_probe, -o.calib.threshold);
     fn_gallery_close(g);
     snprintf(path, sizeof path, "rm -f %s %s-wal %s-shm", db, db, db);
     if (system(path)) {}

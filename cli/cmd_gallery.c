@@ -22,7 +22,7 @@ static void usage(FILE *f) {
         "(postgresql://USER@HOST/DB) that several machines share. A gallery keeps the model it was built\n"
         "with and refuses another. Each photo is enrolled once per subject (by its sha256).\n"
         "Similarity in [0,1] is 1/(1+exp(slope*(d-threshold))) of the embedding distance d, 0.5 at\n"
-        "the model's LFW threshold (dlib ResNet: d 0.418); a face is named when its best subject's\n"
+        "the model's LFW threshold (dlib ResNet: d 0.409); a face is named when its best subject's\n"
         "similarity is >= T, else `unknown`.\n"
         "  --subject NAME       enroll: the person (else DATA_DIR's folder names)\n"
         "  --largest-face       enroll: take the largest face of a photo with several (else the\n"

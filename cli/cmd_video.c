@@ -20,7 +20,7 @@ static void usage(FILE *f) {
         "  --classifier C        name tracks with a classifier (`facenet classify train`)\n"
         "  --gallery DB          name tracks with a gallery (`facenet gallery`)\n"
         "  --unknown-threshold D classifier: farther than D from everyone enrolled is unknown\n"
-        "                        (default: the model's calibrated threshold, 0.418 for the\n"
+        "                        (default: the model's calibrated threshold, 0.409 for the\n"
         "                        dlib ResNet; 0 disables)\n"
         "  --min-similarity S    gallery: below S is unknown (default 0.5)\n"
         "  --every N             detect faces on every Nth frame, track in between (default 1)\n"

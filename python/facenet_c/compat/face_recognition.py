@@ -7,7 +7,7 @@ What maps to what:
 - encodings come from the same dlib ResNet face_recognition uses (face-api's port of
   dlib_face_recognition_resnet_model_v1), aligned on MTCNN's 5 landmarks, on dlib's scale:
   the L2-normalised embedding times dlib_scale() = 0.6 / the model's LFW threshold (the
-  similarity calibration the gallery and the service use: distance 0.418 for this model,
+  similarity calibration the gallery and the service use: distance 0.409 for this model,
   chosen on LFW pairsDevTrain), so that face_recognition's tolerance 0.6 sits where dlib put
   it — at the threshold that separates people best on LFW. Raw face-api descriptors have
   norm ≈ 1.4, so this is also their scale.
