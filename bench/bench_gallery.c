@@ -5,11 +5,12 @@
  * Reports import and enrol throughput, index build / load time, p50/p99 query latency,
  * recall@1 of each index against exact search, RSS and file sizes, and the CPU.
  *
- * usage: bench_gallery EMB_DIR [--faces N] [--queries Q] [--hnsw] [--dir TMP] [--threads T]
- *                      [--reuse] [--sweep 32,64,128]
- *   --reuse: the gallery the last run left in TMP; --sweep: nprobe (IVF) / efSearch (HNSW)
- *   values to measure besides the defaults (FACENET_IVF_NPROBE / FACENET_HNSW_EF).
- *   EMB_DIR: `facenet export-embeddings ../shared/data/lfw/deepfunneled -o EMB_DIR`
+ * usage: bench_gallery EMB_DIR [--faces N] [--queries Q] [--index ivf|hnsw|both|none] [--dir TMP]
+ *                      [--threads T] [--reuse] [--sweep 32,64,128]
+ *   --reuse: the gallery the last run left in TMP (so that import, each index build and the
+ *   queries can run as separate pieces); --sweep: nprobe (IVF) / efSearch (HNSW) values to
+ *   measure besides the defaults (FACENET_IVF_NPROBE / FACENET_HNSW_EF).
+ *   EMB_DIR: tools/lfw_cache_to_export.py of a `facenet validate --cache` file
  * Open-set split as the acceptance: the first photo of each person with two or more is
  * enrolled; queries are their other photos and the photos of people with one (strangers). */
 #define _GNU_SOURCE
@@ -87,20 +88,21 @@ static latency run_queries(fn_gallery *g, const float *q, int nq, int dim, int64
 
 int main(int argc, char **argv) {
     const char *emb_dir = NULL, *tmp = "/tmp/fn_bench_gallery";
-    int n_faces = 1000000, n_queries = 1000, hnsw = 0, threads = 2, reuse = 0;
+    int n_faces = 1000000, n_queries = 1000, threads = 2, reuse = 0;
+    const char *index = "ivf";
     const char *sweep = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--faces") && i + 1 < argc) n_faces = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc) n_queries = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) tmp = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--hnsw")) hnsw = 1;
+        else if (!strcmp(argv[i], "--index") && i + 1 < argc) index = argv[++i];
         else if (!strcmp(argv[i], "--reuse")) reuse = 1; /* the gallery of the last run in --dir */
         else if (!strcmp(argv[i], "--sweep") && i + 1 < argc) sweep = argv[++i]; /* "32,64,128": nprobe / ef values */
         else if (argv[i][0] != '-') emb_dir = argv[i];
-        else { fprintf(stderr, "usage: bench_gallery EMB_DIR [--faces N] [--queries Q] [--hnsw] [--dir TMP] [--threads T] [--reuse] [--sweep LIST]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_gallery EMB_DIR [--faces N] [--queries Q] [--index ivf|hnsw|both|none] [--dir TMP] [--threads T] [--reuse] [--sweep LIST]\n"); return 2; }
     }
-    if (!emb_dir) { fprintf(stderr, "usage: bench_gallery EMB_DIR [--faces N] [--queries Q] [--hnsw] [--dir TMP]\n"); return 2; }
+    if (!emb_dir) { fprintf(stderr, "usage: bench_gallery EMB_DIR [--faces N] [--queries Q] [--index ivf|hnsw|both|none] [--dir TMP]\n"); return 2; }
     openblas_set_num_threads(threads);
     setenv("OMP_NUM_THREADS", "2", 0);
     FILE *cpu = popen("lscpu | grep 'Model name' | sed 's/.*: *//'", "r");
@@ -147,7 +149,7 @@ int main(int argc, char **argv) {
     fn_rng rng = { 2026 };
     double *z = malloc(sizeof *z * dim);
     double t0 = fn_now();
-    for (int i = n_enrol; i < n_faces; i++) {
+    for (int i = n_enrol; i < (reuse ? n_enrol : n_faces); i++) { /* --reuse: the gallery has them */
         for (int j = 0; j < dim; j++) z[j] = fn_rng_normal(&rng);
         float *x = all + (size_t)i * dim;
         double s = 0;
@@ -192,6 +194,8 @@ int main(int argc, char **argv) {
            "transaction, load into memory); RSS %.0f MB\n", n_imp, t_imp, n_imp / t_imp, n_imp / (cpu_s() - c0), rss_mb("VmRSS:"));
     fn_gallery_close(g);
     }
+    /* from here on RSS is the gallery's: the bench keeps only the queries */
+    fn_free(all); free(all_labels); free(all_names); free(dnames);
     printf("files: gallery.db %.0f MB (WAL %.0f MB)\n", file_mb(db), file_mb(strcat(strcpy(path, db), "-wal")));
 
     /* --- exact: open (load), then queries */
@@ -210,7 +214,7 @@ int main(int argc, char **argv) {
         enum { NE = 500 };
         t0 = fn_now();
         for (int i = 0; i < NE; i++) {
-            fn_gallery_face f = { .subject = "enrol_bench", .embedding = all + (size_t)(i * 7919 % n_faces) * dim };
+            fn_gallery_face f = { .subject = "enrol_bench", .embedding = queries + (size_t)(i % n_queries) * dim };
             if (fn_gallery_enroll(g, &f, NULL, NULL)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
         }
         double t = fn_now() - t0;
@@ -221,7 +225,8 @@ int main(int argc, char **argv) {
     fn_gallery_close(g);
 
     fn_index_kind kinds[2] = { FN_INDEX_IVF, FN_INDEX_HNSW };
-    for (int kk = 0; kk < 1 + hnsw; kk++) {
+    for (int kk = 0; kk < 2; kk++) {
+        if (strcmp(index, "both") && strcmp(index, kk ? "hnsw" : "ivf")) continue;
         const char *kn = kinds[kk] == FN_INDEX_IVF ? "ivf" : "hnsw";
         o.index = kinds[kk];
         t0 = fn_now();

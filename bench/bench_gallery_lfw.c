@@ -72,66 +72,63 @@ int main(int argc, char **argv) {
     char path[1200];
     lfw_open_set ls;
     if (lfw_open_set_load(emb_dir, &ls)) return 1;
-    float *emb = ls.emb;
-    const int64_t rows = ls.rows, dim = ls.dim;
-    char **names = ls.names;
-    int *enrol = ls.enrol, *probe = ls.probe, *known = ls.known, n_enrol = ls.n_enrol, n_probe = ls.n_probe;
-    printf("LFW (%s): %lld embeddings, %d people enrolled (first photo), %d probes\n", emb_dir, (long long)rows, n_enrol, n_probe);
+    const int dim = (int)ls.dim;
+    printf("LFW (%s): %lld embeddings, %d people enrolled (first photo), %d probes\n", emb_dir, (long long)ls.rows, ls.n_enrol, ls.n_probe);
 
     /* --- the gallery */
     char db[64];
     snprintf(db, sizeof db, "/tmp/fn_bench_gallery_lfw_%d.db", (int)getpid());
     fn_gallery_options o;
     fn_gallery_options_default(&o);
-    o.model_id = "lfw-bench"; o.dim = (int)dim; o.create = 1; o.index = FN_INDEX_EXACT;
+    o.model_id = "lfw-bench"; o.dim = dim; o.create = 1; o.index = FN_INDEX_EXACT;
     fn_model_similarity_calib(model, &o.calib);
     fn_model_close(model);
     fn_gallery *g;
     if (fn_gallery_open(db, &o, &g)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-    fn_gallery_face *faces = calloc(n_enrol, sizeof *faces);
-    for (int i = 0; i < n_enrol; i++) faces[i] = (fn_gallery_face){ .subject = names[enrol[i]], .embedding = emb + (size_t)enrol[i] * dim };
-    if (fn_gallery_enroll_many(g, faces, n_enrol, NULL, NULL)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-    float *q = malloc(sizeof(float) * n_probe * dim), *score = malloc(sizeof *score * n_probe);
-    for (int i = 0; i < n_probe; i++) memcpy(q + (size_t)i * dim, emb + (size_t)probe[i] * dim, sizeof(float) * dim);
-    fn_gallery_match *m = malloc(sizeof *m * n_probe);
-    int *nf = malloc(sizeof *nf * n_probe), *right = malloc(sizeof *right * n_probe);
+    fn_gallery_face *faces = calloc(ls.n_enrol, sizeof *faces);
+    for (int i = 0; i < ls.n_enrol; i++) faces[i] = (fn_gallery_face){ .subject = ls.names[ls.enrol[i]], .embedding = ls.emb + (size_t)ls.enrol[i] * dim };
+    if (fn_gallery_enroll_many(g, faces, ls.n_enrol, NULL, NULL)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+    float *q = malloc(sizeof(float) * ls.n_probe * dim), *score = malloc(sizeof *score * ls.n_probe);
+    for (int i = 0; i < ls.n_probe; i++) memcpy(q + (size_t)i * dim, ls.emb + (size_t)ls.probe[i] * dim, sizeof(float) * dim);
+    fn_gallery_match *m = malloc(sizeof *m * ls.n_probe);
+    int *nf = malloc(sizeof *nf * ls.n_probe), *right = malloc(sizeof *right * ls.n_probe);
     double t0 = fn_now();
-    if (fn_gallery_search_subjects(g, q, n_probe, 1, m, nf)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+    if (fn_gallery_search_subjects(g, q, ls.n_probe, 1, m, nf)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
     double t_search = fn_now() - t0;
-    for (int i = 0; i < n_probe; i++) {
-        right[i] = known[i] && nf[i] && !strcmp(m[i].subject, names[probe[i]]);
+    for (int i = 0; i < ls.n_probe; i++) {
+        right[i] = ls.known[i] && nf[i] && !strcmp(m[i].subject, ls.names[ls.probe[i]]);
         score[i] = nf[i] ? -m[i].distance : -INFINITY; /* the similarity's order; floats of a steep similarity tie near 1 */
     }
-    printf("similarity 1/(1+exp(%.2f(d-%.3f))); %d searches in %.2f s\n", (double)o.calib.slope, (double)o.calib.threshold, n_probe, t_search);
-    report("gallery (nearest subject; score -distance, similarity 0.5 at -threshold)", right, score, known, n_probe, -o.calib.threshold);
+    printf("similarity 1/(1+exp(%.2f(d-%.3f))); %d searches in %.2f s\n", (double)o.calib.slope, (double)o.calib.threshold, ls.n_probe, t_search);
+    report("gallery (nearest subject; score -distance, similarity 0.5 at -threshold)", right, score, ls.known, ls.n_probe, -o.calib.threshold);
     fn_gallery_close(g);
     snprintf(path, sizeof path, "rm -f %s %s-wal %s-shm", db, db, db);
     if (system(path)) {}
 
     /* --- classify's SVM on the same split */
     if (svm) {
-        int *y = malloc(sizeof *y * n_enrol);
-        float *x = malloc(sizeof(float) * n_enrol * dim);
-        for (int i = 0; i < n_enrol; i++) { y[i] = i; memcpy(x + (size_t)i * dim, emb + (size_t)enrol[i] * dim, sizeof(float) * dim); }
+        int *y = malloc(sizeof *y * ls.n_enrol);
+        float *x = malloc(sizeof(float) * ls.n_enrol * dim);
+        for (int i = 0; i < ls.n_enrol; i++) { y[i] = i; memcpy(x + (size_t)i * dim, ls.emb + (size_t)ls.enrol[i] * dim, sizeof(float) * dim); }
         struct svm_model *sm;
         t0 = fn_now();
-        if (fn_svm_train(x, y, n_enrol, (int)dim, FN_CLASSIFIER_DEFAULT_C, 666, &sm)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
-        printf("SVM: %d classes trained in %.1f s\n", n_enrol, fn_now() - t0);
+        if (fn_svm_train(x, y, ls.n_enrol, dim, FN_CLASSIFIER_DEFAULT_C, 666, &sm)) { fprintf(stderr, "%s\n", fn_last_error()); return 1; }
+        printf("SVM: %d classes trained in %.1f s\n", ls.n_enrol, fn_now() - t0);
         t0 = fn_now();
-        for (int i = 0; i < n_probe; i++) {
+        for (int i = 0; i < ls.n_probe; i++) {
             int vote;
             const float *xi = q + (size_t)i * dim;
-            fn_svm_predict(sm, xi, (int)dim, n_enrol, &vote, NULL);
+            fn_svm_predict(sm, xi, dim, ls.n_enrol, &vote, NULL);
             float nearest = INFINITY;
-            for (int e = 0; e < n_enrol; e++) {
-                float d = sqrtf(fn_distance_sq(xi, x + (size_t)e * dim, (int)dim));
+            for (int e = 0; e < ls.n_enrol; e++) {
+                float d = sqrtf(fn_distance_sq(xi, x + (size_t)e * dim, dim));
                 if (d < nearest) nearest = d;
             }
-            right[i] = known[i] && vote >= 0 && vote < n_enrol && !strcmp(names[enrol[vote]], names[probe[i]]);
+            right[i] = ls.known[i] && vote >= 0 && vote < ls.n_enrol && !strcmp(ls.names[ls.enrol[vote]], ls.names[ls.probe[i]]);
             score[i] = -nearest; /* classify predict: unknown when the nearest enrolled face is farther */
         }
-        printf("SVM: %d predictions in %.1f s\n", n_probe, fn_now() - t0);
-        report("classify SVM (one-vs-one vote; score -nearest enrolled distance)", right, score, known, n_probe, -0.42f);
+        printf("SVM: %d predictions in %.1f s\n", ls.n_probe, fn_now() - t0);
+        report("classify SVM (one-vs-one vote; score -nearest enrolled distance)", right, score, ls.known, ls.n_probe, -0.42f);
         fn_svm_free(sm);
     }
     return 0;
