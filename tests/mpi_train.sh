@@ -2,9 +2,10 @@
 # mpi_train.sh BUILD_DIR SHARED_DIR SOURCE_DIR — `mpirun -np 2 facenet train` (registered
 # only when MPI is built, cmake/mpi.cmake), on a REDUCED network (depth 1,1,1, width 0.25,
 # 96 px, 16-d) so it runs in seconds:
-#  - equivalence: 2 ranks (1 thread each) with global batch 12, fixed seed, --sync-bn, no
-#    dropout equal one process (2 threads: the same two halves of the batch, so the same
-#    convolution algorithms) with batch 12 over 3 softmax steps: each step's loss within
+#  - equivalence: 2 ranks (1 thread each) with global batch 12, fixed seed, --sync-bn,
+#    dropout (keep 0.5) and every augmentation equal one process (2 threads: the same two
+#    halves of the batch, so the same convolution algorithms) with batch 12 over 3 softmax
+#    steps (every random draw is a function of seed, step and global row): each loss within
 #    1e-3 relative and the weights within 1e-3 (|a-b|/|a|, L2); measured 1e-6..1e-4 in the
 #    Release and the ASan builds. Per-rank batch norm differs by ~1e-1 (checked too, so the
 #    comparison can fail). Triplet mode: the first step's loss and weights.
@@ -35,7 +36,9 @@ same_losses() { paste -d, <(tail -n +2 "$1" | cut -d, -f4) <(tail -n +2 "$2" | c
   awk -F, -v rel="$3" '{ d = $1 - $2; if (d < 0) d = -d; m = $1 < 0 ? -$1 : $1; if (d > rel * (m > 1e-3 ? m : 1e-3)) bad = 1; n++ }
                        END { exit !(n > 0 && !bad) }'; }
 
-SM="$NET --batch-size 12 --epoch-size 3 --max-epochs 1"
+# with dropout and augmentation: every draw is a function of (seed, step, global row)
+RAND="--keep-probability 0.5 --random-flip --random-crop --random-rotate --random-zoom 0.1 --random-brightness 0.1 --random-contrast 0.2"
+SM="$NET $RAND --batch-size 12 --epoch-size 3 --max-epochs 1"
 $F train softmax $SM --sync-bn --models-dir "$T/one" > "$T/one.out" 2>&1; rc=$?
 expect "one process, 3 softmax steps (exit $rc)" "[ $rc -eq 0 ] && [ \$(wc -l < '$T/one/train_log.csv') -eq 4 ]"
 timeout 120 $MPI $F train softmax $SM --sync-bn --models-dir "$T/two" > "$T/two.out" 2>&1; rc=$?
@@ -54,7 +57,7 @@ timeout 120 $MPI $F train softmax $SM --models-dir "$T/perrank" > "$T/perrank.ou
 expect "per-rank batch norm runs (exit $rc)" "[ $rc -eq 0 ]"
 expect "per-rank batch norm is not the global batch's (losses differ > 1e-3)" "! same_losses '$T/one/train_log.csv' '$T/perrank/train_log.csv' 1e-3"
 
-TR="$NET --batch-size 12 --people-per-batch 4 --images-per-person 4 --epoch-size 1 --max-epochs 1 --max-steps 1"
+TR="$NET $RAND --batch-size 12 --people-per-batch 4 --images-per-person 4 --epoch-size 1 --max-epochs 1 --max-steps 1"
 $F train triplet $TR --sync-bn --models-dir "$T/t1" > /dev/null 2>&1; rc1=$?
 timeout 120 $MPI $F train triplet $TR --sync-bn --models-dir "$T/t2" > /dev/null 2>&1; rc2=$?
 expect "triplet: one process and 2 ranks run (exit $rc1, $rc2)" "[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]"

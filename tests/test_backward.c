@@ -260,13 +260,17 @@ int main(void) {
     }
     {
         float in[8] = {1, -1, 2, -2, 3, -3, 4, -4}, mask[8], out[8], g[8] = {1, 1, 1, 1, 1, 1, 1, 1}, din[8] = {0};
-        fn_rng r = {7};
-        fn_dropout_forward(out, mask, in, 8, 0.5f, &r);
+        fn_dropout_forward(out, mask, in, 2, 4, 0.5f, 7, 0);
         fn_dropout_backward(din, g, mask, 8);
         int ok = 1;
         for (int i = 0; i < 8; i++) ok &= (mask[i] == 0.0f || mask[i] == 2.0f) && out[i] == in[i] * mask[i] && din[i] == mask[i];
         printf("dropout keep 0.5: masks in {0, 2}, out = in*mask, din = dout*mask\n");
         CHECK(ok);
+        /* row 1 drawn alone (as another rank would, row0 = 1) gets the same mask */
+        float mask1[4], out1[4];
+        fn_dropout_forward(out1, mask1, in + 4, 1, 4, 0.5f, 7, 1);
+        printf("dropout: a row's mask depends on (seed, global row) only\n");
+        CHECK(memcmp(mask1, mask + 4, sizeof mask1) == 0);
     }
     {
         dense_ctx c = {.N = 3, .Cin = 5, .Cout = 4};

@@ -18,15 +18,20 @@ void fn_residual_backward(float *dtrunk, float *dup, const float *dout, const fl
     }
 }
 
-void fn_dropout_forward(float *out, float *mask, const float *in, long n, float keep, fn_rng *rng) {
+void fn_dropout_forward(float *out, float *mask, const float *in, long rows, long cols, float keep,
+                        uint64_t seed, long row0) {
+    const long n = rows * cols;
     if (keep >= 1.0f) {
         for (long i = 0; i < n; i++) { mask[i] = 1.0f; out[i] = in[i]; }
         return;
     }
     float inv = 1.0f / keep;
-    for (long i = 0; i < n; i++) {
-        mask[i] = fn_rng_uniform(rng) < keep ? inv : 0.0f;
-        out[i] = in[i] * mask[i];
+    for (long r = 0; r < rows; r++) {
+        fn_rng rng = {fn_splitmix64(seed ^ fn_splitmix64((uint64_t)(row0 + r)))};
+        for (long i = r * cols; i < (r + 1) * cols; i++) {
+            mask[i] = fn_rng_uniform(&rng) < keep ? inv : 0.0f;
+            out[i] = in[i] * mask[i];
+        }
     }
 }
 

@@ -74,9 +74,11 @@ void fn_relu_backward(float *din, const float *dout, const float *out, long n);
  * g = dout * (out > 0 if relu). */
 void fn_residual_backward(float *dtrunk, float *dup, const float *dout, const float *out, long n,
                           float scale, fn_act act);
-/* Inverted dropout: mask[i] = 0 or 1/keep (drawn from rng); out = in * mask. keep >= 1
- * copies. */
-void fn_dropout_forward(float *out, float *mask, const float *in, long n, float keep, fn_rng *rng);
+/* Inverted dropout over rows x cols: mask = 0 or 1/keep, out = in * mask. Row r's mask is
+ * drawn from its own stream, a function of (seed, row0 + r) alone, so a batch split into
+ * pieces (ranks, workers) draws what the whole batch would. keep >= 1 copies. */
+void fn_dropout_forward(float *out, float *mask, const float *in, long rows, long cols, float keep,
+                        uint64_t seed, long row0);
 void fn_dropout_backward(float *din, const float *dout, const float *mask, long n);
 /* din (N,Cin) += dout @ w^T; dw (Cin,Cout) += in^T @ dout; dbias += sum(dout) (may be NULL). */
 void fn_dense_backward(float *din, float *dw, float *dbias, const float *dout, const float *in,

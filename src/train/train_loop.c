@@ -635,9 +635,10 @@ static fn_status apply_update(trainer *t, float lr) {
     return FN_OK;
 }
 
-/* the dropout stream of a step; ranks draw different masks for their rows */
-static fn_rng dropout_rng(const trainer *t) {
-    return (fn_rng){stream_seed(t->o->seed + (uint64_t)t->rank, 3, (uint64_t)t->global_step)};
+/* the dropout masks of a step's rows: from (seed, step, row in the global batch), never
+ * the rank, so N ranks draw what one process draws */
+static fn_dropout_rows dropout_rows(const trainer *t, long first_row) {
+    return (fn_dropout_rows){stream_seed(t->o->seed, 3, (uint64_t)t->global_step), first_row};
 }
 
 /* One step on nt triplets (rows a, p, n of each at trip); under MPI this rank takes its
@@ -652,7 +653,7 @@ static fn_status triplet_step(trainer *t, const float *x, const int *trip, int n
     float *xb = fn_malloc(sizeof(float) * per * 3 * (m ? m : 1));
     if (!xb) return fn_fail(FN_ERR_NOMEM, "out of memory for %d triplets", m);
     for (int i = 0; i < 3 * m; i++) memcpy(xb + per * i, x + per * trip[3 * lo + i], sizeof(float) * per);
-    fn_rng drop = dropout_rng(t);
+    fn_dropout_rows drop = dropout_rows(t, 3 * lo);
     memset(t->net->g, 0, sizeof(float) * t->net->n_weights);
     fn_status s = fn_trainnet_forward(t->net, xb, 3 * m, 1, &drop);
     fn_free(xb);
@@ -679,7 +680,7 @@ static fn_status softmax_step(trainer *t, const float *x, const int *labels, int
     long lo, hi;
     fn_dist_share(n, t->rank, t->ranks, &lo, &hi);
     const int m = (int)(hi - lo);
-    fn_rng drop = dropout_rng(t);
+    fn_dropout_rows drop = dropout_rows(t, lo);
     memset(t->net->g, 0, sizeof(float) * t->net->n_weights);
     memset(t->head_g, 0, sizeof(float) * t->n_head);
     FN_TRY(fn_trainnet_forward(t->net, x + (size_t)lo * S * S * 3, m, 1, &drop));
@@ -1006,7 +1007,8 @@ fn_status fn_train(const fn_train_options *o, const fn_train_callbacks *cb) {
                     if (t->ranks > 1 && b->n - (k + nb) > 0 && b->n - (k + nb) < t->ranks) nb = b->n - k;
                     long lo, hi;
                     fn_dist_share(nb, t->rank, t->ranks, &lo, &hi);
-                    fn_rng drop = {stream_seed(o->seed + (uint64_t)t->rank, 6, (uint64_t)b->index * 1000003u + k)};
+                    /* masks by row of the sample: whatever the batches, the same draws */
+                    fn_dropout_rows drop = {stream_seed(o->seed, 6, (uint64_t)b->index), k + lo};
                     s = fn_trainnet_forward(t->net, b->x + (size_t)(k + lo) * S * S * 3, (int)(hi - lo), 1, &drop);
                     if (!s) memcpy(emb + (size_t)(k + lo) * dim, t->net->bufs[t->net->embedding].x, sizeof(float) * (hi - lo) * dim);
                     for (int r = 0; r < t->ranks && !s; r++) {

@@ -791,7 +791,9 @@ static fn_status trunk_backward(void *ctx, fn_team *team, int k, int W) {
     return FN_OK;
 }
 
-fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng) {
+fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, const fn_dropout_rows *drop) {
+    const fn_dropout_rows no_rows = {0, 0};
+    if (!drop) drop = &no_rows;
     FN_TRY(fn_trainnet_set_batch(net, N));
     const int W = fn_parallel_workers(N, 1);
     FN_TRY(ensure_workers(net, W));
@@ -812,8 +814,7 @@ fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train
             fn_global_avgpool_forward(out->x, in->x, N, in->h * in->w, in->c);
             break;
         case L_DROPOUT:
-            if (train && net->cfg.keep_prob < 1.0f) fn_dropout_forward(out->x, l->mask, in->x, (long)N * out->c, net->cfg.keep_prob, rng);
-            else fn_dropout_forward(out->x, l->mask, in->x, (long)N * out->c, 1.0f, NULL);
+            fn_dropout_forward(out->x, l->mask, in->x, N, out->c, train ? net->cfg.keep_prob : 1.0f, drop->seed, drop->row0);
             break;
         case L_DENSE:
             fn_dense_forward(out->x, in->x, net->w + net->params[l->pw].offset, NULL, N, in->c, out->c);

@@ -91,10 +91,13 @@ void fn_trainnet_free(fn_trainnet *net);
 void fn_trainnet_init(fn_trainnet *net, uint64_t seed);
 /* (Re)allocates activations for N images. */
 fn_status fn_trainnet_set_batch(fn_trainnet *net, int N);
+/* Where a forward pass's dropout masks come from: image n's from (seed, row0 + n), row0
+ * being its row in the global batch, so every split of a batch (ranks) draws the same. */
+typedef struct { uint64_t seed; long row0; } fn_dropout_rows;
 /* x: N images (N, S, S, 3) standardised. train: batch statistics (moving averages
- * updated), dropout drawn from rng; else moving statistics, no dropout.
- * Results: net->bufs[net->embedding].x (N, dim, L2-normalised), prelogits before it. */
-fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, fn_rng *rng);
+ * updated), dropout drawn as drop says (NULL: seed 0, row 0); else moving statistics, no
+ * dropout. Results: net->bufs[net->embedding].x (N, dim, L2-normalised), prelogits before it. */
+fn_status fn_trainnet_forward(fn_trainnet *net, const float *x, int N, int train, const fn_dropout_rows *drop);
 /* Clears the head's activation gradients (call before filling the output gradients; the
  * trunk's are cleared during the backward as they become live). */
 void fn_trainnet_zero_act_grads(fn_trainnet *net);
