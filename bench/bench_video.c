@@ -1,10 +1,12 @@
 /* bench_video.c — frames per second of the video pipeline as `facenet video` runs it
  * (fn_video decoding -> fn_tracker: MTCNN every Nth frame, embedding of each detected face,
- * tracking), models loaded beforehand, plus a decode-only pass to show its share. Driven by
- * bench/bench_video.sh, which times facenet-pytorch's MTCNN on the same frames in the same
- * run. A benchmark, not a test.
+ * tracking), models loaded beforehand, plus a decode-only pass to show its share and a
+ * decode + detection-only pass (fn_detect on every Nth frame: what facenet-pytorch's MTCNN
+ * does). Driven by bench/bench_video.sh, which times facenet-pytorch's MTCNN on the same
+ * frames in the same run. A benchmark, not a test.
  * usage: bench_video MTCNN MODEL INPUT EVERY MAX_FRAMES
- * prints: input WxH frames clip_fps every wall_s cpu_s decode_wall_s detections tracks */
+ * prints: input WxH frames clip_fps every wall_s cpu_s decode_wall_s detections tracks
+ *         detect_wall_s detect_cpu_s faces_detected */
 #define _GNU_SOURCE
 #include "core.h"
 #include <sys/resource.h>
@@ -34,6 +36,23 @@ int main(int argc, char **argv) {
     fn_video_info info;
     fn_video_get_info(v, &info);
     fn_video_close(v);
+    /* decoding + detection only */
+    if (fn_video_open(argv[3], NULL, &v)) return die(argv[3]);
+    n = 0;
+    int faces_detected = 0;
+    double c0 = cpu_seconds();
+    t0 = fn_now();
+    while (n < max_frames && fn_video_read(v, &img, &fr, &got) == FN_OK && got) {
+        if (n % every == 0) {
+            fn_face *faces; int nf;
+            if (fn_detect(det, &img, NULL, &faces, &nf)) return die("detect");
+            faces_detected += nf;
+            free(faces);
+        }
+        n++;
+    }
+    const double detect_wall = fn_now() - t0, detect_cpu = cpu_seconds() - c0;
+    fn_video_close(v);
     /* the whole pipeline */
     fn_tracker_options o;
     fn_tracker_options_default(&o);
@@ -41,7 +60,7 @@ int main(int argc, char **argv) {
     if (fn_tracker_open(det, model, &o, &t)) return die("tracker");
     if (fn_video_open(argv[3], NULL, &v)) return die(argv[3]);
     n = 0;
-    const double c0 = cpu_seconds();
+    c0 = cpu_seconds();
     t0 = fn_now();
     while (n < max_frames && fn_video_read(v, &img, &fr, &got) == FN_OK && got) {
         if (fn_tracker_feed(t, &img, fr.index, fr.time, NULL, NULL)) return die("feed");
@@ -49,8 +68,9 @@ int main(int argc, char **argv) {
     }
     if (fn_tracker_finish(t)) return die("finish");
     const double wall = fn_now() - t0, cpu = cpu_seconds() - c0;
-    printf("%s %dx%d %d %.3f %d %.3f %.3f %.3f %d %d\n", argv[3], info.width, info.height, n, info.fps, every,
-           wall, cpu, decode_wall, (n + every - 1) / every, fn_tracker_n_tracks(t));
+    printf("%s %dx%d %d %.3f %d %.3f %.3f %.3f %d %d %.3f %.3f %d\n", argv[3], info.width, info.height, n, info.fps,
+           every, wall, cpu, decode_wall, (n + every - 1) / every, fn_tracker_n_tracks(t), detect_wall, detect_cpu,
+           faces_detected);
     fn_tracker_close(t);
     fn_video_close(v);
     fn_image_free(&img);
