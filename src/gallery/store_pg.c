@@ -17,6 +17,12 @@
  *     each search) reads pending notifications without blocking — no query while nothing
  *     changed — and still asks the database once a second and after every reconnect, which
  *     catches whatever a dropped connection missed.
+ *   - The change log is pruned as it goes: every write also deletes its collection's rows
+ *     older than the last `changes_keep` seqs (a row of table fn_gallery, 100000 unless set)
+ *     and raises collections.pruned_seq to the newest row deleted. A reader whose position
+ *     is older than pruned_seq may have lost rows: changes then hands it a RESET (a full
+ *     reload). Its check runs after the rows are read: pruned_seq only grows, so a value
+ *     not above the reader's position then means none of the rows it read had gone.
  *   - Connections break (server restart, failover, pg_terminate_backend). A dead connection
  *     is reopened on next use; a write whose connection died before COMMIT was sent is
  *     retried once on a new connection (nothing of it was committed); one that died during
@@ -38,6 +44,7 @@
 #define RECONNECT_MAX 5.0       /* ... up to this (a blocking connect stalls that search) */
 #define PAGE_ROWS "4096"        /* rows per page when loading or catching up */
 #define SCHEMA_LOCK "7401500150" /* advisory lock key: one creator of the tables at a time */
+#define CHANGES_KEEP 100000     /* change rows kept per collection unless fn_gallery says */
 
 /* The tables of store_sqlite.c's SCHEMA in PostgreSQL's types. Ids come from sequences
  * (bigserial); embedding, box and landmarks are little-endian float32 bytes as there. */
@@ -45,7 +52,8 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS fn_gallery(key text PRIMARY KEY, value text NOT NULL);"
     "CREATE TABLE IF NOT EXISTS collections(id bigserial PRIMARY KEY, name text NOT NULL UNIQUE,"
     " model_id text NOT NULL, dim integer NOT NULL, calib_threshold double precision NOT NULL,"
-    " calib_slope double precision NOT NULL, created double precision NOT NULL);"
+    " calib_slope double precision NOT NULL, created double precision NOT NULL,"
+    " pruned_seq bigint NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS subjects(id bigserial PRIMARY KEY,"
     " collection_id bigint NOT NULL REFERENCES collections(id), name text NOT NULL,"
     " created double precision NOT NULL, UNIQUE(collection_id, name));"
@@ -79,6 +87,7 @@ struct fn_store {
     int need_poll;            /* ask the database on next last_seq (reconnected) */
     int enroll_prepared;      /* ENROLL_SQL is prepared on this connection */
     double last_poll, next_reconnect, reconnect_wait;
+    int64_t keep;             /* change rows kept per collection (fn_gallery 'changes_keep') */
 };
 
 /* ---------------------------------------------------------------- parameters and results */
@@ -292,6 +301,15 @@ static void rollback_quiet(fn_store *s) {
 
 typedef fn_status (*txn_body)(fn_store *s, void *ctx);
 
+/* The statement that prunes the collection's log inside a write (our own integers only):
+ * rows older than the last s->keep seqs go, pruned_seq records the newest of them. */
+static void prune_sql(const fn_store *s, char *sql, size_t cap) {
+    long long id = (long long)s->coll.id;
+    snprintf(sql, cap, "WITH d AS (DELETE FROM changes WHERE collection_id=%lld AND seq<=(SELECT max(seq) FROM changes"
+             " WHERE collection_id=%lld)-%lld RETURNING seq) UPDATE collections SET pruned_seq=GREATEST(pruned_seq,"
+             " (SELECT max(seq) FROM d)) WHERE id=%lld AND EXISTS(SELECT 1 FROM d)", id, id, (long long)s->keep, id);
+}
+
 /* Runs body in one write transaction that holds the collection's row lock (writers of one
  * collection take turns, so seq grows in commit order) and NOTIFYs the collection's channel
  * when body logged changes. Retried once on a new connection when the old one died before
@@ -303,7 +321,7 @@ static fn_status write_txn(fn_store *s, txn_body body, void *ctx, const char *wh
         FN_TRY(ensure_connected(s));
         s->txn_seq = 0;
         /* Our own integers only in these strings: BEGIN + lock in one round trip. */
-        char sql[160];
+        char sql[640];
         snprintf(sql, sizeof sql, "BEGIN; SELECT id FROM collections WHERE id=%lld FOR UPDATE", (long long)s->coll.id);
         PGresult *res = PQexec(s->conn, sql);
         fn_status r = PQresultStatus(res) == PGRES_TUPLES_OK ? FN_OK : pg_fail(s, res, "begin transaction");
@@ -312,11 +330,15 @@ static fn_status write_txn(fn_store *s, txn_body body, void *ctx, const char *wh
         PQclear(res);
         if (r == FN_OK) r = body(s, ctx);
         if (r == FN_OK) {
-            /* NOTIFY + COMMIT in one round trip: the notification leaves at commit, or never. */
-            if (s->txn_seq > 0)
-                snprintf(sql, sizeof sql, "SELECT pg_notify('%s', '%lld'); COMMIT", s->channel, (long long)s->txn_seq);
-            else
+            /* prune + NOTIFY + COMMIT in one round trip: the notification leaves at commit, or never. */
+            if (s->txn_seq > 0) {
+                char prune[400];
+                prune_sql(s, prune, sizeof prune);
+                snprintf(sql, sizeof sql, "%s; SELECT pg_notify('%s', '%lld'); COMMIT", prune, s->channel,
+                         (long long)s->txn_seq);
+            } else {
                 snprintf(sql, sizeof sql, "COMMIT");
+            }
             r = q_script(s, sql, "commit");
             if (r != FN_OK && conn_lost(s))
                 return fn_fail(FN_ERR_IO, "postgresql %s: %s: connection lost during COMMIT (the write may or may "
@@ -394,14 +416,34 @@ static fn_status open_schema(fn_store *s, const fn_store_open_args *a) {
         if (r != FN_OK) { rollback_quiet(s); return r; }
     }
     FN_TRY(q(s, "SELECT (SELECT value FROM fn_gallery WHERE key='format'),"
-                " (SELECT value FROM fn_gallery WHERE key='version')", NULL, &res, "read format"));
-    const char *fmt = r_text(res, 0, 0), *ver = r_text(res, 0, 1);
+                " (SELECT value FROM fn_gallery WHERE key='version'),"
+                " (SELECT value FROM fn_gallery WHERE key='changes_keep'),"
+                " EXISTS(SELECT 1 FROM pg_attribute WHERE attrelid='collections'::regclass AND attname='pruned_seq'"
+                " AND NOT attisdropped)", NULL, &res, "read format"));
+    const char *fmt = r_text(res, 0, 0), *ver = r_text(res, 0, 1), *keep = r_text(res, 0, 2);
+    int has_pruned = PQgetvalue(res, 0, 3)[0];
+    char *end = NULL;
+    s->keep = keep ? strtoll(keep, &end, 10) : CHANGES_KEEP;
     fn_status r = FN_OK;
     if (!fmt || strcmp(fmt, "facenet-gallery")) r = fn_fail(FN_ERR_FORMAT, "postgresql %s: not a facenet gallery", s->where);
     else if (!ver || strcmp(ver, SCHEMA_VERSION))
         r = fn_fail(FN_ERR_UNSUPPORTED, "postgresql %s: gallery format version %s (this build reads " SCHEMA_VERSION ")",
                     s->where, ver ? ver : "?");
+    else if (keep && (end == keep || *end || s->keep < 1))
+        r = fn_fail(FN_ERR_FORMAT, "postgresql %s: fn_gallery changes_keep is '%.40s', not a whole number >= 1",
+                    s->where, keep);
     PQclear(res);
+    if (r != FN_OK || has_pruned) return r;
+    /* Made before the log was pruned: add the column once (under the schema lock). */
+    if (a->read_only)
+        return fn_fail(FN_ERR_UNSUPPORTED, "postgresql %s: the gallery was made by an older facenet: open it once "
+                       "writable (e.g. enrol) to upgrade it", s->where);
+    r = q(s, "BEGIN", NULL, NULL, "begin transaction");
+    if (r == FN_OK) r = q(s, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", NULL, NULL, "lock schema");
+    if (r == FN_OK) r = q(s, "ALTER TABLE collections ADD COLUMN IF NOT EXISTS pruned_seq bigint NOT NULL DEFAULT 0",
+                          NULL, NULL, "upgrade tables");
+    if (r == FN_OK) r = q(s, "COMMIT", NULL, NULL, "commit");
+    if (r != FN_OK) rollback_quiet(s);
     return r;
 }
 
@@ -552,14 +594,17 @@ static fn_status pg_enroll(fn_store *s, const fn_gallery_face *faces, int n, dou
         if (!conn_lost(s)) return r;
     }
     if (r != FN_OK) return r;
-    /* Second round trip: one prepared statement per face, NOTIFY and COMMIT as one pipeline
+    /* Second round trip: one prepared statement per face, pruning, NOTIFY and COMMIT as one pipeline
      * (the server runs them in order and skips the rest after an error). */
     if (!PQenterPipelineMode(s->conn)) { r = pg_fail(s, NULL, "enter pipeline mode"); rollback_quiet(s); return r; }
     pg_params notify = { 0 };
     p_text(&notify, s->channel);
     p_i64(&notify, s->coll.id);
+    char prune[400];
+    prune_sql(s, prune, sizeof prune);
     int sent = 1;
     for (int i = 0; i < n && sent; i++) sent = send_face(s, &faces[i], created);
+    sent = sent && PQsendQueryParams(s->conn, prune, 0, NULL, NULL, NULL, NULL, 1);
     sent = sent && PQsendQueryParams(s->conn, "SELECT pg_notify($1, max(seq)::text) FROM changes WHERE collection_id=$2",
                                      notify.n, notify.types, notify.values, notify.lengths, notify.formats, 1);
     sent = sent && PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 1);
@@ -567,19 +612,19 @@ static fn_status pg_enroll(fn_store *s, const fn_gallery_face *faces, int n, dou
     if (!sent) r = pg_fail(s, NULL, "add faces");
     int committed = 0, failed_before_commit = 0;
     int64_t txn_seq = 0;
-    /* Answers in order: n faces, notify, COMMIT; then the sync. */
-    for (int k = 0; sent && k < n + 2 && !conn_lost(s); k++) {
+    /* Answers in order: n faces, prune, notify, COMMIT; then the sync. */
+    for (int k = 0; sent && k < n + 3 && !conn_lost(s); k++) {
         PGresult *res = PQgetResult(s->conn);
         if (!res) break;
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_FATAL_ERROR) {
-            if (r == FN_OK) r = pg_fail(s, res, k < n ? "add face" : k == n + 1 ? "commit" : "notify");
-            failed_before_commit = k <= n;
+            if (r == FN_OK) r = pg_fail(s, res, k < n ? "add face" : k == n ? "prune change log" : k == n + 1 ? "notify" : "commit");
+            failed_before_commit = k <= n + 1;
         } else if (k < n && st == PGRES_TUPLES_OK && PQntuples(res) == 1) {
             dup[k] = r_null(res, 0, 0);
             ids[k] = dup[k] ? r_i64(res, 0, 1) : r_i64(res, 0, 0);
             if (!r_null(res, 0, 2) && r_i64(res, 0, 2) > txn_seq) txn_seq = r_i64(res, 0, 2);
-        } else if (k == n + 1 && st == PGRES_COMMAND_OK) {
+        } else if (k == n + 2 && st == PGRES_COMMAND_OK) {
             committed = r == FN_OK;
         }
         PQclear(res);
@@ -1037,8 +1082,17 @@ static fn_status changes_body(fn_store *s, void *vctx) {
         fn_status r = feed(s, res, c, 0, &after);
         PQclear(res);
         c->seq = after;
-        if (r != FN_OK || n < atoi(PAGE_ROWS)) return r;
+        if (r != FN_OK) return r;
+        if (n < atoi(PAGE_ROWS)) break;
     }
+    /* Rows older than pruned_seq are gone: a reader from before it reloads (see the top). */
+    pg_params p = { 0 };
+    p_i64(&p, s->coll.id);
+    int64_t pruned;
+    FN_TRY(q_i64(s, "SELECT pruned_seq FROM collections WHERE id=$1", &p, &pruned, NULL, "read change log"));
+    if (pruned <= c->after) return FN_OK;
+    fn_store_change reset = { .seq = c->seq, .op = FN_CHANGE_RESET };
+    return c->fn(c->ctx, &reset);
 }
 
 static fn_status pg_changes(fn_store *s, int64_t after, fn_store_change_fn fn, void *ctx, int64_t *last) {

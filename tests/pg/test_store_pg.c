@@ -365,6 +365,85 @@ static void test_reconnect(void) {
     free(fb);
 }
 
+static int64_t sql_i64(const char *q) {
+    PGconn *c = PQconnectdb(URI);
+    PGresult *r = PQexec(c, q);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    CHECK_MSG(ok, "%s: %s", q, PQerrorMessage(c));
+    int64_t v = ok ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+/* The change log stays bounded (changes_keep rows per collection): a follower that keeps up
+ * sees every row and never reloads; one that idled past the pruned rows gets RESET, and a
+ * gallery handle (fn_gallery_refresh) then reloads fully and holds what the database holds. */
+static void test_prune(void) {
+    printf("change log pruned to changes_keep = 5: a current follower goes on, an idle one reloads\n");
+    sql("INSERT INTO fn_gallery VALUES('changes_keep', '5') ON CONFLICT (key) DO UPDATE SET value=excluded.value");
+    fn_store *w = open_ok("prune", 1), *live = open_ok("prune", 0), *idle = open_ok("prune", 0);
+    follower *fl = calloc(1, sizeof *fl), *fi = calloc(1, sizeof *fi);
+    CHECK(fn_store_pg_ops.load(live, apply, fl, &fl->seq) == FN_OK && fn_store_pg_ops.load(idle, apply, fi, &fi->seq) == FN_OK);
+    fn_gallery_options go;
+    fn_gallery_options_default(&go);
+    go.collection = "prune";
+    fn_gallery *g = NULL;
+    CHECK_MSG(fn_gallery_open(URI, &go, &g) == FN_OK, "gallery open: %s", fn_last_error());
+    fn_gallery_stats st0;
+    CHECK(g && fn_gallery_info(g, &st0) == FN_OK && st0.n_faces == 0);
+
+    int64_t id0 = 0, id;
+    uint8_t dup;
+    float e[DIM];
+    char name[16];
+    for (int k = 0; k < 20; k++) {
+        snprintf(name, sizeof name, "p%d", k % 3);
+        fn_gallery_face f = face(name, 100 + k, e, NULL);
+        CHECK(fn_store_pg_ops.enroll(w, &f, 1, 1000.0, &id, &dup) == FN_OK && !dup);
+        if (k == 0) id0 = id;
+        CHECK(wait_for(live, fl, k + 1) >= 0); /* the notification comes a moment after the commit */
+    }
+    /* a removal goes through the other write path (write_txn): it prunes too */
+    CHECK(fn_store_pg_ops.remove_face(w, id0) == FN_OK);
+    CHECK(wait_for(live, fl, 19) >= 0);
+    char q[200];
+    snprintf(q, sizeof q, "SELECT count(*) FROM changes c JOIN collections k ON k.id=c.collection_id WHERE k.name='prune'");
+    int64_t rows = sql_i64(q);
+    int64_t pruned = sql_i64("SELECT pruned_seq FROM collections WHERE name='prune'");
+    printf("  21 writes: %lld change rows kept, pruned up to seq %lld\n", (long long)rows, (long long)pruned);
+    CHECK(rows >= 1 && rows <= 5 && pruned > fi->seq);
+    CHECK_MSG(fl->resets == 0 && fl->n == 19 && same_as_load(live, fl), "live follower: %d resets, %d faces", fl->resets,
+              fl->n);
+    CHECK(follow(idle, fi) == FN_OK);
+    CHECK_MSG(fi->resets == 1, "idle follower: %d resets (want 1)", fi->resets);
+    fn_gallery_stats st;
+    CHECK_MSG(fn_gallery_refresh(g) == FN_OK && fn_gallery_info(g, &st) == FN_OK && st.n_faces == 19,
+              "idle gallery after refresh: %s, %d faces (want 19)", fn_last_error(), st.n_faces);
+    /* a bad setting is refused at open, clearly */
+    sql("UPDATE fn_gallery SET value='-3' WHERE key='changes_keep'");
+    fn_store_open_args a = args("prune", "test-model", DIM, 0);
+    fn_store *bad = NULL;
+    fn_store_collection c;
+    fn_status r = fn_store_pg_ops.open(URI, &a, &bad, &c);
+    printf("  %s\n", fn_last_error());
+    CHECK(r == FN_ERR_FORMAT && strstr(fn_last_error(), "changes_keep"));
+    sql("DELETE FROM fn_gallery WHERE key='changes_keep'");
+    /* a gallery made before pruning (no pruned_seq): read-only says so, writable upgrades it */
+    sql("ALTER TABLE collections DROP COLUMN pruned_seq");
+    a.read_only = 1;
+    r = fn_store_pg_ops.open(URI, &a, &bad, &c);
+    CHECK_MSG(r == FN_ERR_UNSUPPORTED && strstr(fn_last_error(), "older"), "old schema, read-only: %d %s", r, fn_last_error());
+    a.read_only = 0;
+    r = fn_store_pg_ops.open(URI, &a, &bad, &c);
+    CHECK_MSG(r == FN_OK, "old schema, writable: %s", fn_last_error());
+    if (r == FN_OK) fn_store_pg_ops.close(bad);
+    CHECK(sql_i64("SELECT count(*) FROM collections WHERE pruned_seq=0") >= 1);
+    fn_gallery_close(g);
+    fn_store_pg_ops.close(w); fn_store_pg_ops.close(live); fn_store_pg_ops.close(idle);
+    free(fl); free(fi);
+}
+
 int main(void) {
     URI = getenv("FN_TEST_PG_URI");
     if (!URI || !getenv("FN_TEST_PG_CTL")) {
@@ -376,5 +455,6 @@ int main(void) {
     test_two_nodes();
     test_race();
     test_reconnect();
+    test_prune();
     return tu_finish("test_store_pg");
 }
