@@ -25,9 +25,11 @@ const char *fn_last_error(void) { return last_error; }
 void fn_clear_error(void) { last_error[0] = 0; }
 
 fn_status fn_fail(fn_status s, const char *fmt, ...) {
+    char msg[sizeof last_error]; /* formatted apart, so fn_last_error() may be an argument */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }

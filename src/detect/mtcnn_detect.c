@@ -424,9 +424,7 @@ fn_status fn_detect_batch(fn_detector *d, const fn_image *imgs, int n,
                    * on one thread (no nested parallelism): half the speed on 2 cores */
         fn_status s = fn_detect(d, imgs, params, faces, n_faces);
         if (status) status[0] = s;
-        if (s == FN_OK) return FN_OK;
-        snprintf(first_msg, sizeof first_msg, "%s", fn_last_error());
-        return fn_fail(s, "image 0: %s", first_msg);
+        return s == FN_OK ? FN_OK : fn_fail(s, "image 0: %s", fn_last_error());
     }
     /* one image per thread; fn_detect's own parallel loops then run on that thread */
     #pragma omp parallel for schedule(dynamic, 1)

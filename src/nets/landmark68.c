@@ -84,10 +84,8 @@ fn_status fn_landmarker_open(const char *path, fn_landmarker **out) {
     if (s == FN_OK) s = copy_f32(&ts, "fc/bias", 1, bshape, &l->fc_b);
     fn_tensor_set_free(&ts);
     if (s) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", fn_last_error());
         fn_landmarker_close(l);
-        return fn_fail(s, "%s: not face-api's 68-point landmark net: %s", path, msg);
+        return fn_fail(s, "%s: not face-api's 68-point landmark net: %s", path, fn_last_error());
     }
     *out = l;
     return FN_OK;
